@@ -1,0 +1,348 @@
+"""Command-line interface (thin): parse options, call ingest/engine, pick a renderer."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+from . import __version__
+from .errors import DermauditError, InputError, UsageError
+
+app = typer.Typer(
+    name="dermaudit",
+    help="Audit dermatology charge exports for coding and compliance errors.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+class Fmt(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class Level(StrEnum):
+    info = "info"
+    review = "review"
+    revenue = "revenue"
+    denial = "denial"
+    compliance = "compliance"
+    never = "never"
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def _payer_map(path: Path | None) -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
+    if path is None:
+        return [], {}
+    from .model import PAYER_CLASSES
+
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(f"payer map {path} not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"payer map {path} is not valid TOML: {exc}") from exc
+    exact = {str(k): str(v) for k, v in data.get("payers", {}).items()}
+    rules = [(str(r["class"]), [str(m).lower() for m in r["match"]]) for r in data.get("rule", [])]
+    for cls in [*exact.values(), *(c for c, _ in rules)]:
+        if cls not in PAYER_CLASSES:
+            raise UsageError(
+                f"payer map {path}: unknown payer class {cls!r}; use one of {', '.join(PAYER_CLASSES)}"
+            )
+    return rules, exact
+
+
+def _progress_enabled(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty() and os.environ.get("CI") is None
+
+
+def load_and_run(
+    paths: list[str],
+    columns: Path | None,
+    payer_map: Path | None,
+    select: list[str],
+    ignore: list[str],
+    ruleset: list[Path] | None,
+    quiet: bool = True,
+) -> Any:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from . import engine, ingest
+    from .ingest.columns import load_mapping_file
+    from .refdata import load_refdata
+
+    overrides = load_mapping_file(columns) if columns else None
+    rules_sel = engine.select_rules(select, ignore)
+    ref = load_refdata(ruleset)
+    p_rules, p_exact = _payer_map(payer_map)
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        transient=True, disable=not _progress_enabled(quiet),
+        console=__import__("rich.console").console.Console(stderr=True),
+    )
+    with progress:
+        t = progress.add_task(f"reading {len(paths)} input(s)", total=3)
+        ing = ingest.load(
+            paths, overrides=overrides, payer_rules=p_rules + ref.payer_rules, payer_exact=p_exact
+        )
+        progress.update(t, advance=1, description=f"{ing.rows_total:,} rows read; running rules")
+        result = engine.run(ing, ref, rules_sel, include_dq=not any(
+            i.upper().startswith("DQ") for i in ignore
+        ))
+        progress.update(t, advance=2, description="done")
+    return result
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[str], typer.Argument(help="Charge files (CSV, Parquet, Excel), folders or globs.")],
+    format: Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")] = Fmt.table,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to FILE ('-' = stdout).")] = None,
+    columns: Annotated[Path | None, typer.Option(help="TOML column map overriding detection.")] = None,
+    payer_map: Annotated[Path | None, typer.Option(help="TOML payer-name -> payer-class map.")] = None,
+    select: Annotated[list[str] | None, typer.Option(help="Rule ids or family prefixes to run.")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Rule ids or family prefixes to skip.")] = None,
+    fail_on: Annotated[Level, typer.Option(help="Exit 1 when a finding is at or above this severity.")] = Level.review,
+    ruleset: Annotated[list[Path] | None, typer.Option(help="Extra ruleset folder(s) layered over the defaults.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the HTML audit report here.")] = None,
+    redact: Annotated[bool, typer.Option(help="Replace patient and claim ids with salted hashes.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only a one-line summary.")] = False,
+    top: Annotated[int, typer.Option(help="Top findings shown in the console.")] = 10,
+) -> None:
+    """Audit charge files and report findings.
+
+    Examples:
+
+      dermaudit scan charges.csv
+
+      dermaudit scan charges.csv --format json -o findings.json --fail-on denial
+    """
+    from .engine import at_or_above
+    from .model import Severity
+    from .report import console as rconsole
+    from .report import export
+
+    result = load_and_run(
+        paths, columns, payer_map, _split(select), _split(ignore), ruleset, quiet=quiet
+    )
+    findings = result.findings
+    if redact:
+        findings = export.redact(findings, os.environ.get("DERMAUDIT_SALT") or export.new_salt())
+    to_stdout = output in (None, "-")
+    machine_on_stdout = format != Fmt.table and to_stdout
+    if format == Fmt.parquet and to_stdout:
+        raise UsageError("--format parquet needs --output FILE (binary output)")
+    if format != Fmt.table:
+        text = export.write(result, format.value, None if to_stdout else Path(str(output)), findings)
+        if text is not None:
+            sys.stdout.write(text)
+    elif output not in (None, "-"):
+        con = rconsole.Console(file=open(str(output), "w", encoding="utf-8"), theme=rconsole.THEME, width=160)
+        rconsole.render(result, con, top=top)
+    if html is not None:
+        from .report import html as rhtml
+
+        rhtml.write_html(result, html, findings=findings, redacted=redact)
+    if quiet:
+        from .report.summary import summarize
+
+        s = summarize(result)
+        sev = ", ".join(f"{v['count']} {k}" for k, v in s["by_severity"].items() if v["count"])
+        line = (
+            f"dermaudit: {s['rows']} rows, {s['findings']} findings ({sev or 'none'}), "
+            f"${s['amount_over']:,.2f} over / ${s['amount_under']:,.2f} under"
+        )
+        print(line, file=sys.stderr if machine_on_stdout else sys.stdout)
+    elif format == Fmt.table and to_stdout:
+        rconsole.render(result, rconsole.make_console(), top=top)
+    if fail_on != Level.never and at_or_above(findings, Severity(fail_on.value)).height:
+        raise typer.Exit(1)
+
+
+@app.command()
+def inspect(
+    paths: Annotated[list[str], typer.Argument(help="Charge files to inspect.")],
+    columns: Annotated[Path | None, typer.Option(help="TOML column map overriding detection.")] = None,
+    payer_map: Annotated[Path | None, typer.Option(help="TOML payer-name -> payer-class map.")] = None,
+) -> None:
+    """Show the detected column mapping, rows, dates, payers, providers and rules that cannot run."""
+    from .engine import select_rules
+    from .ingest import load
+    from .ingest.columns import load_mapping_file
+    from .refdata import load_refdata
+    from .report.console import make_console
+
+    ref = load_refdata()
+    p_rules, p_exact = _payer_map(payer_map)
+    ing = load(
+        paths,
+        overrides=load_mapping_file(columns) if columns else None,
+        payer_rules=p_rules + ref.payer_rules,
+        payer_exact=p_exact,
+    )
+    con = make_console()
+    for fi in ing.files:
+        con.print(f"[bold]{fi.name}[/] ({fi.format}, {fi.rows:,} rows, sha256 {fi.sha256[:16]}...)")
+        if fi.delimiter:
+            con.print(f"  delimiter {fi.delimiter!r}, encoding {fi.encoding}")
+        for k, v in fi.mapping.items():
+            con.print(f"  {k:<15} <- {', '.join(v) if isinstance(v, list) else v}")
+    lines = ing.lines
+    con.print(f"Rows: {ing.rows_total:,} ({lines.height:,} usable, {ing.rows_excluded:,} excluded)")
+    if lines.height:
+        con.print(f"Dates of service: {lines['dos'].min()} to {lines['dos'].max()}")
+        pcs = lines.group_by("payer_class").len().sort("len", descending=True)
+        con.print("Payer classes: " + ", ".join(f"{a} {b:,}" for a, b in pcs.iter_rows()))
+        prov = lines.group_by("provider").len().sort("len", descending=True)
+        con.print("Providers: " + ", ".join(f"{a} ({b:,})" for a, b in prov.iter_rows()))
+    cannot = [
+        f"{r.id} (needs {', '.join(c for c in r.requires if c not in ing.present)})"
+        for r in select_rules()
+        if any(c not in ing.present for c in r.requires)
+    ]
+    con.print("Rules that cannot run: " + (", ".join(cannot) if cannot else "none"))
+    for n in ing.notes:
+        con.print(f"[yellow]note:[/] {n}")
+
+
+@app.command("rules")
+def rules_cmd(
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """List the rule catalogue."""
+    from rich.table import Table
+
+    from .report.console import make_console
+    from .rules.base import RULES
+
+    rows = [RULES[k] for k in sorted(RULES)]
+    if format == "json":
+        out = [
+            {
+                "id": r.id, "family": r.family, "severity": str(r.severity),
+                "confidence": str(r.confidence), "money": str(r.money), "title": r.title,
+                "level": r.level, "requires": list(r.requires), "docs": r.doc(),
+            }
+            for r in rows
+        ]
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    t = Table(title=f"{len(rows)} rules", show_edge=False)
+    for c in ("id", "severity", "conf", "money", "needs", "title"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r.id, str(r.severity), str(r.confidence), str(r.money), ",".join(r.requires), r.title)
+    make_console().print(t)
+
+
+@app.command("rule")
+def rule_cmd(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. DEST-002.")]) -> None:
+    """Explain one rule: what it flags, why it matters, example, compliant billing, source."""
+    import difflib
+
+    from rich.markdown import Markdown
+
+    from .report.console import make_console
+    from .rules.base import RULES
+
+    rid = rule_id.upper()
+    if rid not in RULES:
+        close = difflib.get_close_matches(rid, list(RULES), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise UsageError(f"unknown rule {rule_id!r}{hint} (run 'dermaudit rules')")
+    r = RULES[rid]
+    md = [f"# {r.id} — {r.title}", "",
+          f"Severity **{r.severity}** · confidence **{r.confidence}** · money **{r.money}** · "
+          f"level {r.level}" + (f" · needs {', '.join(r.requires)}" if r.requires else ""), ""]
+    for k, v in r.doc().items():
+        md += [f"## {k}", "", v, ""]
+    make_console().print(Markdown("\n".join(md)))
+
+
+refdata_app = typer.Typer(help="Reference data: list what is loaded, import CMS files.", no_args_is_help=False)
+app.add_typer(refdata_app, name="refdata")
+
+
+@refdata_app.callback(invoke_without_command=True)
+def refdata_list(
+    ctx: typer.Context,
+    ruleset: Annotated[list[Path] | None, typer.Option(help="Extra ruleset folder(s).")] = None,
+) -> None:
+    """List the reference tables, their rows, provenance and vintage."""
+    if ctx.invoked_subcommand:
+        return
+    from rich.table import Table
+
+    from .refdata import load_refdata
+    from .report.console import make_console
+
+    ref = load_refdata(ruleset)
+    con = make_console()
+    con.print(f"[bold]{ref.name}[/] {ref.version} from {', '.join(str(d) for d in ref.dirs)}")
+    t = Table(show_edge=False)
+    for c in ("table", "rows", "source"):
+        t.add_column(c, overflow="fold")
+    for name, df in ref.tables.items():
+        prov = ref.provenance.get(name, [])
+        t.add_row(name, f"{df.height:,}", " ".join(prov[:2]) if prov else "-")
+    con.print(t)
+    for k, v in ref.vintages.items():
+        con.print(f"  {k}: {v}")
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    debug = "--debug" in argv or os.environ.get("DERMAUDIT_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
+    if "--version" in argv:
+        print(f"dermaudit {__version__}")
+        sys.exit(0)
+    try:
+        app(args=argv, prog_name="dermaudit")
+    except (DermauditError, InputError) as exc:
+        if debug:
+            raise
+        print(f"dermaudit: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except pl.exceptions.PolarsError as exc:
+        if debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"dermaudit: error: could not process the input ({first}); rerun with --debug",
+              file=sys.stderr)
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"dermaudit: internal error ({type(exc).__name__}: {str(exc)[:200]}); "
+            "rerun with --debug and report it",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

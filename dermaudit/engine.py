@@ -1,0 +1,147 @@
+"""The engine: selected rules over shared frames -> one findings frame."""
+
+from __future__ import annotations
+
+import difflib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from . import rules as _rules  # noqa: F401  (imports register every rule)
+from .errors import UsageError
+from .features import build_days, enrich_lines
+from .ingest import Ingested
+from .model import FINDINGS_SCHEMA, SEVERITY_ORDER, Severity, empty_findings
+from .refdata import RefData
+from .rules.base import RULES, Context, Rule
+
+
+@dataclass
+class ScanResult:
+    findings: pl.DataFrame
+    ingested: Ingested
+    ref: RefData
+    rules_run: list[str]
+    rules_skipped: dict[str, str]
+    stats: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _matches(rule_id: str, pattern: str) -> bool:
+    p = pattern.upper().strip()
+    return rule_id == p or rule_id.startswith(p if p.endswith("-") or "-" in p else p + "-")
+
+
+def select_rules(select: list[str] | None = None, ignore: list[str] | None = None) -> list[Rule]:
+    ids = sorted(RULES)
+    for pat in [*(select or []), *(ignore or [])]:
+        if pat.upper() in ("ALL", "DQ") or pat.upper().startswith("DQ-"):
+            continue
+        if not any(_matches(i, pat) for i in ids):
+            close = difflib.get_close_matches(pat.upper(), ids, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise UsageError(f"unknown rule or family {pat!r}{hint} (run 'dermaudit rules')")
+    chosen = ids
+    if select and not any(s.upper() == "ALL" for s in select):
+        chosen = [i for i in ids if any(_matches(i, s) for s in select)]
+    if ignore:
+        chosen = [i for i in chosen if not any(_matches(i, s) for s in ignore)]
+    return [RULES[i] for i in chosen]
+
+
+def run(
+    ingested: Ingested,
+    ref: RefData,
+    rules: list[Rule],
+    options: dict[str, Any] | None = None,
+    include_dq: bool = True,
+) -> ScanResult:
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    lines = enrich_lines(ingested.lines, ref)
+    runnable: list[Rule] = []
+    skipped: dict[str, str] = {}
+    for r in rules:
+        missing = [c for c in r.requires if c not in ingested.present]
+        if missing:
+            skipped[r.id] = f"needs column(s): {', '.join(missing)}"
+        else:
+            runnable.append(r)
+    day_codes = {c for r in runnable for c in r.codes}
+    days = build_days(lines, day_codes, ref)
+    timings["features"] = time.perf_counter() - t0
+    first = lines["dos"].min() if lines.height else None
+    last = lines["dos"].max() if lines.height else None
+    ctx = Context(
+        ref=ref,
+        lines=lines.lazy(),
+        days=days.lazy(),
+        present=ingested.present,
+        options=options or {},
+        first_dos=first,  # type: ignore[arg-type]
+        last_dos=last,  # type: ignore[arg-type]
+    )
+    plans: list[pl.LazyFrame] = []
+    for r in runnable:
+        plan = r.check(ctx)
+        cols = plan.collect_schema().names()
+        extra = []
+        if "severity" not in cols:
+            extra.append(pl.lit(str(r.severity)).alias("severity"))
+        if "money" not in cols:
+            extra.append(pl.lit(str(r.money)).alias("money"))
+        plans.append(
+            plan.with_columns(
+                pl.lit(r.id).alias("rule"),
+                pl.lit(r.family).alias("family"),
+                pl.lit(str(r.confidence)).alias("confidence"),
+                *extra,
+            )
+        )
+    t1 = time.perf_counter()
+    frames = pl.collect_all(plans) if plans else []
+    timings["rules"] = time.perf_counter() - t1
+    parts = [f.select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA) for f in frames]  # type: ignore[arg-type]
+    if include_dq:
+        parts.append(ingested.dq)
+    findings = pl.concat(parts, how="vertical") if parts else empty_findings()
+    findings = sort_findings(findings)
+    stats = {
+        "rows": ingested.rows_total,
+        "rows_audited": ingested.lines.height,
+        "rows_excluded": ingested.rows_excluded,
+        "encounters": days.height,
+        "patients": lines["patient_id"].n_unique(),
+        "providers": sorted(lines["provider"].unique().to_list()),
+        "first_dos": first.isoformat() if first else None,  # type: ignore[union-attr]
+        "last_dos": last.isoformat() if last else None,  # type: ignore[union-attr]
+        "payer_classes": dict(
+            lines.group_by("payer_class").len().sort("payer_class").iter_rows()
+        ),
+        "charges": round(float(lines["charge"].sum() or 0.0), 2),
+    }
+    timings["total"] = time.perf_counter() - t0
+    return ScanResult(
+        findings=findings,
+        ingested=ingested,
+        ref=ref,
+        rules_run=[r.id for r in runnable],
+        rules_skipped=skipped,
+        stats=stats,
+        timings=timings,
+    )
+
+
+def sort_findings(df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort(
+        by=["rule", "file", pl.col("rows").list.first(), "patient_id", "dos", "provider", "codes"],
+        nulls_last=True,
+        maintain_order=True,
+    )
+
+
+def at_or_above(df: pl.DataFrame, level: Severity) -> pl.DataFrame:
+    keep = [str(s) for s in SEVERITY_ORDER[SEVERITY_ORDER.index(level) :]]
+    return df.filter(pl.col("severity").is_in(keep))

@@ -1,0 +1,104 @@
+"""Shared features, built once per scan and reused by every rule.
+
+* ``enrich_lines``: each charge line joined to the code table (family, global days, fee,
+  status, code site group and size band) plus modifier flags and the site group read from
+  the ``site`` text. Null-safe: every flag is filled with ``False`` explicitly, because a
+  null "lacks modifier 25" would make a filter drop the row silently.
+* ``build_days``: one row per same-day key (patient, date of service, rendering provider)
+  with the day's codes, units, modifiers, diagnoses and row numbers, per-family unit sums,
+  and per-code unit sums for the codes the selected rules ask for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from .refdata import RefData
+
+DAY_KEY = ["patient_id", "dos", "provider"]
+DISTINCT_MODS = ["59", "XE", "XS", "XP", "XU"]
+EM_OFFICE = [f"992{n:02d}" for n in (2, 3, 4, 5, 11, 12, 13, 14, 15)]
+
+
+def mod_flag(mod: str | list[str]) -> pl.Expr:
+    mods = [mod] if isinstance(mod, str) else mod
+    return pl.col("mods").list.eval(pl.element().is_in(mods)).list.any().fill_null(False)
+
+
+def site_group_expr(ref: RefData, kind: str) -> pl.Expr:
+    """Map free-text ``site`` to a group via rulesets/sites.csv keywords (first match wins)."""
+    sites = ref.sites
+    if sites.is_empty() or kind not in sites.columns:
+        return pl.lit(None, pl.String)
+    rows = sites.filter(pl.col(kind).is_not_null() & (pl.col(kind) != ""))
+    expr: pl.Expr = pl.lit(None, pl.String)
+    site = pl.col("site")
+    for kw, grp in reversed(list(zip(rows["keyword"], rows[kind], strict=True))):
+        expr = pl.when(site.str.contains(rf"\b{kw}", literal=False)).then(pl.lit(grp)).otherwise(expr)
+    return pl.when(site.is_null()).then(None).otherwise(expr)
+
+
+def enrich_lines(lines: pl.DataFrame, ref: RefData) -> pl.DataFrame:
+    codes = ref.codes.select(
+        pl.col("code").alias("cpt"),
+        pl.col("family").fill_null("other"),
+        pl.col("kind"),
+        pl.col("global_days"),
+        pl.col("status"),
+        pl.col("fee_2025").alias("fee"),
+        pl.col("site_group").alias("code_site_group"),
+        pl.col("size_min_cm"),
+        pl.col("size_max_cm"),
+        pl.col("valid_from"),
+        pl.col("valid_to"),
+    )
+    out = lines.join(codes, on="cpt", how="left").with_columns(
+        pl.col("family").fill_null("unlisted"),
+        pl.col("cpt").is_in(EM_OFFICE).alias("is_em"),
+        mod_flag("25").alias("m25"),
+        mod_flag("57").alias("m57"),
+        mod_flag("24").alias("m24"),
+        mod_flag(["58", "78", "79"]).alias("m_global"),
+        mod_flag("59").alias("m59"),
+        mod_flag(["XE", "XS", "XP", "XU"]).alias("mx"),
+        mod_flag(DISTINCT_MODS).alias("m_distinct"),
+        mod_flag(["GA", "GX", "GY", "GZ"]).alias("m_abn"),
+        site_group_expr(ref, "lesion_group").alias("site_group"),
+        site_group_expr(ref, "mohs_group").alias("site_mohs"),
+        site_group_expr(ref, "simple_group").alias("site_simple"),
+        site_group_expr(ref, "intermediate_group").alias("site_intermediate"),
+        site_group_expr(ref, "complex_group").alias("site_complex"),
+    )
+    return out.sort("_file", "_row")
+
+
+def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> pl.DataFrame:
+    families = sorted(set(ref.codes["family"].drop_nulls().to_list()))
+    wanted = sorted(set(day_codes))
+    aggs: list[pl.Expr] = [
+        pl.col("_file").first(),
+        pl.col("claim_id").first(),
+        pl.col("payer_class").first(),
+        pl.col("_row").alias("rows"),
+        pl.struct(
+            "_row", "cpt", "units", "mods", "site", "family", "global_days", "is_em", "m25",
+            "m_distinct", "charge", "fee", "dx",
+        ).alias("lines"),
+        pl.col("cpt").alias("cpts"),
+        pl.col("mods").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("mods_all"),
+        pl.col("dx").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("dx"),
+        pl.col("is_em").any().alias("has_em"),
+        (pl.col("is_em") & ~pl.col("m25")).any().alias("em_lacks25"),
+        pl.col("global_days").is_in(["000", "010"]).any().alias("has_minor"),
+        (pl.col("global_days") == "090").any().alias("has_major"),
+        pl.col("m_distinct").any().alias("any_distinct"),
+        pl.col("charge").sum().alias("day_charge"),
+        pl.len().alias("n_lines"),
+    ]
+    aggs += [
+        pl.col("units").filter(pl.col("family") == f).sum().alias(f"fu_{f}") for f in families
+    ]
+    aggs += [pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in wanted]
+    return lines.group_by(DAY_KEY).agg(aggs).sort("_file", pl.col("rows").list.first())

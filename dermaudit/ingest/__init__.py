@@ -1,0 +1,335 @@
+"""Ingest: read files once, map columns, normalise to the canonical charge-line frame.
+
+Canonical columns (one row per billed line):
+
+========================  ==========================================================
+``_file``, ``_row``       source file name and 1-based data-row number (header = row 0)
+``claim_id``              encounter/claim; synthesised as patient|dos|provider if absent
+``patient_id``            patient account / MRN (required)
+``dos``                   date of service (required)
+``provider``              rendering provider ("(unknown)" when the export lacks it)
+``payer``, ``payer_class``  free-text payer and its class (medicare_ffs, ...)
+``cpt``                   CPT/HCPCS code, text (required)
+``mods``                  list of modifiers (from columns or glued to the code)
+``units``                 whole units (blank = 1)
+``dx``                    list of ICD-10-CM codes, with the dot
+``charge``                line charge in dollars (unit charge x units when only that is given)
+``site``, ``lesion_size_cm``, ``lesion_count``, ``pos``, ``credential``, ``group_id``
+========================  ==========================================================
+
+A data-quality pass runs first: rows with an unparseable date, a blank or malformed code,
+no patient, or impossible units become ``DQ-nnn`` findings and are kept out of the coding
+rules. Nothing is silently dropped: ``Ingested.rows_total`` = audited + excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..errors import InputError
+from ..model import FINDINGS_SCHEMA
+from .columns import Mapping, detect
+from .normalize import (
+    CODE_RE,
+    code_and_glued_mods,
+    diagnoses,
+    modifiers,
+    number,
+    parse_date,
+    payer_class,
+    size_cm,
+    text,
+)
+from .readers import RawFile, expand_paths, read_file
+
+REQUIRED = ("patient_id", "dos", "cpt")
+OPTIONAL_CANON = (
+    "claim_id", "provider", "payer", "units", "charge", "site", "lesion_size_cm",
+    "lesion_count", "pos", "credential", "group_id", "modifiers", "dx",
+)
+
+DQ_RULES: dict[str, str] = {
+    "DQ-001": "Date of service missing or not a date",
+    "DQ-002": "Procedure code blank or malformed",
+    "DQ-003": "Patient identifier missing",
+    "DQ-004": "Units not a positive whole number",
+    "DQ-005": "Date of service outside the plausible range",
+}
+
+AGGREGATE_MARKERS = {"totsrvcs", "totbenes", "totbenedaysrvcs", "avgsbmtdchrg"}
+
+
+@dataclass
+class FileInfo:
+    name: str
+    path: str
+    sha256: str
+    format: str
+    rows: int
+    delimiter: str | None
+    encoding: str | None
+    mapping: dict[str, str | list[str]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Ingested:
+    lines: pl.DataFrame
+    dq: pl.DataFrame
+    files: list[FileInfo]
+    present: set[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_total(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rows_excluded(self) -> int:
+        return self.rows_total - self.lines.height
+
+
+def _normalise(
+    raw: RawFile,
+    mapping: Mapping,
+    payer_rules: list[tuple[str, list[str]]],
+    payer_exact: dict[str, str],
+    today: date,
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    df = raw.frame
+    s = mapping.single
+    notes: list[str] = []
+    code, glued = code_and_glued_mods(s["cpt"], s["cpt"] in raw.numeric_columns)
+    if s["cpt"] in raw.numeric_columns:
+        notes.append(
+            f"{raw.name}: procedure codes were stored as numbers; codes shorter than 5 digits "
+            "were zero-padded"
+        )
+
+    def opt(canon: str, expr_fn: Any, default: pl.Expr) -> pl.Expr:
+        return expr_fn(s[canon]) if canon in s else default
+
+    units_raw = opt("units", text, pl.lit(None, pl.String))
+    units_num = units_raw.str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
+    provider = opt("provider", text, pl.lit(None, pl.String)).fill_null("(unknown)")
+    payer = opt("payer", text, pl.lit(None, pl.String))
+    charge = opt("charge", number, pl.lit(None, pl.Float64))
+    if "charge" not in s and "unit_charge" in s:
+        charge = number(s["unit_charge"]) * units_num.fill_null(1.0)
+
+    base = df.with_row_index("_row", offset=1).select(
+        pl.lit(raw.name).alias("_file"),
+        pl.col("_row").cast(pl.Int64),
+        opt("claim_id", text, pl.lit(None, pl.String)).alias("_claim_raw"),
+        text(s["patient_id"]).alias("patient_id"),
+        text(s["dos"]).alias("_dos_raw"),
+        parse_date(s["dos"]).alias("dos"),
+        provider.alias("provider"),
+        payer.alias("payer"),
+        payer_class(payer, payer_rules, payer_exact).alias("payer_class"),
+        text(s["cpt"]).alias("_cpt_raw"),
+        code.alias("cpt"),
+        modifiers(mapping, glued).alias("mods"),
+        units_raw.alias("_units_raw"),
+        units_num.alias("_units_num"),
+        diagnoses(mapping).alias("dx"),
+        charge.alias("charge"),
+        opt("site", lambda c: text(c).str.to_lowercase(), pl.lit(None, pl.String)).alias("site"),
+        opt("lesion_size_cm", size_cm, pl.lit(None, pl.Float64)).alias("lesion_size_cm"),
+        opt("lesion_count", number, pl.lit(None, pl.Float64))
+        .cast(pl.Int64, strict=False)
+        .alias("lesion_count"),
+        opt("pos", text, pl.lit(None, pl.String)).alias("pos"),
+        opt("credential", lambda c: text(c).str.to_uppercase(), pl.lit(None, pl.String)).alias(
+            "credential"
+        ),
+        opt("group_id", text, pl.lit(None, pl.String)).alias("group_id"),
+    )
+    lo, hi = date(1990, 1, 1), today + timedelta(days=1)
+    u = pl.col("_units_num")
+    problems = base.with_columns(
+        pl.when(pl.col("dos").is_null())
+        .then(
+            pl.concat_str(
+                pl.lit("date of service "),
+                pl.when(pl.col("_dos_raw").is_null())
+                .then(pl.lit("is blank"))
+                .otherwise(pl.concat_str(pl.lit("'"), pl.col("_dos_raw"), pl.lit("' is not a date"))),
+            )
+        )
+        .alias("DQ-001"),
+        pl.when(pl.col("cpt").is_null() | ~pl.col("cpt").str.contains(CODE_RE).fill_null(False))
+        .then(
+            pl.when(pl.col("_cpt_raw").is_null())
+            .then(pl.lit("procedure code is blank"))
+            .otherwise(
+                pl.concat_str(
+                    pl.lit("procedure code '"),
+                    pl.col("_cpt_raw").str.slice(0, 20),
+                    pl.lit("' is not a CPT/HCPCS code"),
+                )
+            )
+        )
+        .alias("DQ-002"),
+        pl.when(pl.col("patient_id").is_null()).then(pl.lit("patient identifier is blank")).alias(
+            "DQ-003"
+        ),
+        pl.when(
+            pl.col("_units_raw").is_not_null()
+            & (u.is_null() | (u <= 0) | (u != u.round(0))).fill_null(True)
+        )
+        .then(
+            pl.concat_str(
+                pl.lit("units '"), pl.col("_units_raw"), pl.lit("' are not a positive whole number")
+            )
+        )
+        .alias("DQ-004"),
+        pl.when((pl.col("dos") < lo) | (pl.col("dos") > hi))
+        .then(
+            pl.concat_str(
+                pl.lit("date of service "),
+                pl.col("dos").cast(pl.String),
+                pl.lit(f" is before {lo} or after {hi}"),
+            )
+        )
+        .alias("DQ-005"),
+    )
+    dq_cols = list(DQ_RULES)
+    bad_mask = pl.any_horizontal([pl.col(c).is_not_null() for c in dq_cols])
+    bad = problems.filter(bad_mask)
+    dq = (
+        bad.unpivot(
+            index=["_file", "_row", "_claim_raw", "patient_id", "dos", "provider", "payer_class", "_cpt_raw"],
+            on=dq_cols,
+            variable_name="rule",
+            value_name="message",
+        )
+        .filter(pl.col("message").is_not_null())
+        .select(
+            pl.col("rule"),
+            pl.lit("DQ").alias("family"),
+            pl.lit("review").alias("severity"),
+            pl.lit("P").alias("confidence"),
+            pl.lit("none").alias("money"),
+            pl.col("_file").alias("file"),
+            pl.concat_list(pl.col("_row")).alias("rows"),
+            pl.col("_claim_raw").alias("claim_id"),
+            pl.col("patient_id"),
+            pl.col("dos"),
+            pl.col("provider"),
+            pl.col("payer_class"),
+            pl.col("_cpt_raw").alias("codes"),
+            pl.concat_str(pl.lit("Row excluded from the coding rules: "), pl.col("message")).alias(
+                "message"
+            ),
+            pl.lit("Correct the line in the practice-management system and export again.").alias(
+                "suggestion"
+            ),
+            pl.lit(None, pl.Float64).alias("amount"),
+        )
+        .cast(FINDINGS_SCHEMA)  # type: ignore[arg-type]
+    )
+    blank_units = base.filter(pl.col("_units_raw").is_null()).height if "units" in s else 0
+    if "units" in s and blank_units:
+        notes.append(f"{raw.name}: {blank_units} line(s) had blank units and were counted as 1")
+    if "units" not in s:
+        notes.append(f"{raw.name}: no units column; every line counted as 1 unit")
+    clean = (
+        problems.filter(~bad_mask)
+        .with_columns(
+            pl.col("_units_num").fill_null(1.0).cast(pl.Int64).alias("units"),
+            pl.coalesce(
+                pl.col("_claim_raw"),
+                pl.concat_str(
+                    pl.col("patient_id"), pl.col("dos").cast(pl.String), pl.col("provider"),
+                    separator="|",
+                ),
+            ).alias("claim_id"),
+        )
+        .select(
+            "_file", "_row", "claim_id", "patient_id", "dos", "provider", "payer", "payer_class",
+            "cpt", "mods", "units", "dx", "charge", "site", "lesion_size_cm", "lesion_count",
+            "pos", "credential", "group_id",
+        )
+    )
+    if "dx" in mapping.multi:
+        ptr = df.select(
+            pl.any_horizontal(
+                [text(c).str.contains(r"^[\d\s,:]+$").fill_null(False) for c in mapping.multi["dx"]]
+            ).sum()
+        ).item()
+        if ptr:
+            notes.append(
+                f"{raw.name}: {ptr} line(s) hold diagnosis pointers (numbers) rather than codes; "
+                "pointers cannot be resolved from a line export and were ignored"
+            )
+    return clean, dq, notes
+
+
+def load(
+    paths: list[str],
+    *,
+    overrides: dict[str, str | list[str]] | None = None,
+    payer_rules: list[tuple[str, list[str]]] | None = None,
+    payer_exact: dict[str, str] | None = None,
+    today: date | None = None,
+) -> Ingested:
+    files = expand_paths(paths)
+    today = today or date.today()
+    cleans: list[pl.DataFrame] = []
+    dqs: list[pl.DataFrame] = []
+    infos: list[FileInfo] = []
+    notes: list[str] = []
+    present: set[str] | None = None
+    for path in files:
+        raw = read_file(path)
+        notes.extend(raw.notes)
+        cols = raw.frame.columns
+        folded = {"".join(ch for ch in c.lower() if ch.isalnum()) for c in cols}
+        if AGGREGATE_MARKERS & folded:
+            raise InputError(
+                f"{raw.name} is an aggregate file (per provider x code totals such as Tot_Srvcs), "
+                "not a charge-line export; line-level rules cannot run on it"
+            )
+        mapping = detect(cols, overrides)
+        missing = [c for c in REQUIRED if c not in mapping.single]
+        if missing:
+            if len(cols) == 1 and any(d in cols[0] for d in ",;\t|"):
+                raise InputError(
+                    f"{raw.name}: could not split the header into columns (found one column "
+                    f"'{cols[0][:60]}'); check the delimiter"
+                )
+            raise InputError(
+                f"{raw.name}: no column for {', '.join(missing)} "
+                f"(columns: {', '.join(cols[:25])}); name it in a --columns map.toml, "
+                f"e.g. {missing[0]} = \"<your column>\""
+            )
+        if raw.frame.height == 0:
+            raise InputError(f"{raw.name} has a header but no data rows; export the charges again")
+        clean, dq, file_notes = _normalise(raw, mapping, payer_rules or [], payer_exact or {}, today)
+        notes.extend(file_notes)
+        cleans.append(clean)
+        dqs.append(dq)
+        infos.append(
+            FileInfo(
+                raw.name, str(path), raw.sha256, raw.format, raw.frame.height, raw.delimiter,
+                raw.encoding, mapping.as_dict(),
+            )
+        )
+        have = {c for c in (*REQUIRED, *OPTIONAL_CANON) if mapping.has(c)}
+        if "unit_charge" in mapping.single:
+            have.add("charge")
+        present = have if present is None else present & have
+    lines = pl.concat(cleans, how="vertical_relaxed") if len(cleans) > 1 else cleans[0]
+    dq = pl.concat(dqs) if len(dqs) > 1 else dqs[0]
+    return Ingested(lines=lines, dq=dq, files=infos, present=present or set(), notes=notes)
+
+
+__all__ = ["DQ_RULES", "FileInfo", "Ingested", "load"]

@@ -1,0 +1,1 @@
+"""Outputs: console summary, JSON/JSONL/CSV/Parquet exports, HTML report."""

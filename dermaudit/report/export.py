@@ -1,0 +1,88 @@
+"""Machine-readable outputs. One findings frame feeds all of them."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..engine import ScanResult
+from .summary import summarize
+
+
+def redact(df: pl.DataFrame, salt: str) -> pl.DataFrame:
+    """Replace patient and claim identifiers with salted SHA-256 prefixes."""
+
+    def h(col: str, prefix: str) -> pl.Expr:
+        return (
+            pl.col(col)
+            .map_elements(
+                lambda v: prefix + hashlib.sha256((salt + v).encode()).hexdigest()[:12],
+                return_dtype=pl.String,
+            )
+            .alias(col)
+        )
+
+    cols = [c for c in ("patient_id", "claim_id") if c in df.columns]
+    return df.with_columns([h(c, "P-" if c == "patient_id" else "C-") for c in cols])
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def findings_records(df: pl.DataFrame) -> list[dict[str, Any]]:
+    out = df.with_columns(pl.col("dos").cast(pl.String))
+    return out.to_dicts()
+
+
+def to_json_obj(result: ScanResult, findings: pl.DataFrame | None = None) -> dict[str, Any]:
+    f = result.findings if findings is None else findings
+    ing = result.ingested
+    return {
+        "summary": summarize(result),
+        "input": {
+            "files": [fi.as_dict() for fi in ing.files],
+            "rows": ing.rows_total,
+            "notes": ing.notes,
+        },
+        "ruleset": {
+            "name": result.ref.name,
+            "version": result.ref.version,
+            "vintages": result.ref.vintages,
+            "layers": [str(d) for d in result.ref.dirs[1:]],
+        },
+        "rules": {"run": result.rules_run, "skipped": dict(sorted(result.rules_skipped.items()))},
+        "findings": findings_records(f),
+    }
+
+
+def write(result: ScanResult, fmt: str, dest: Path | None, findings: pl.DataFrame) -> str | None:
+    """Write findings in ``fmt``; returns text when ``dest`` is None (stdout)."""
+    if fmt == "json":
+        text = json.dumps(to_json_obj(result, findings), indent=2, default=str) + "\n"
+    elif fmt == "jsonl":
+        text = "".join(json.dumps(r, default=str) + "\n" for r in findings_records(findings))
+    elif fmt == "csv":
+        flat = findings.with_columns(
+            pl.col("rows").cast(pl.List(pl.String)).list.join(" ").alias("rows")
+        )
+        buf = io.StringIO()
+        flat.write_csv(buf)
+        text = buf.getvalue()
+    elif fmt == "parquet":
+        if dest is None:
+            raise ValueError("parquet output needs --output FILE")
+        findings.write_parquet(dest)
+        return None
+    else:
+        raise ValueError(fmt)
+    if dest is None:
+        return text
+    dest.write_text(text, encoding="utf-8")
+    return None

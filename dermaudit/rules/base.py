@@ -1,0 +1,259 @@
+"""The rule contract: a small declared object and a function frame -> findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from ..model import Confidence, Money, Severity
+from ..refdata import RefData
+
+FAMILIES = {
+    "GEN": "General / data validity",
+    "BX": "Skin biopsy",
+    "TAG": "Skin tags",
+    "SHV": "Shave removal",
+    "EXC": "Excision",
+    "RPR": "Repairs",
+    "ATT": "Adjacent tissue transfer",
+    "DEST": "Destruction",
+    "MOHS": "Mohs surgery",
+    "INJ": "Injections",
+    "EM": "E/M with procedures",
+    "MOD": "Modifiers",
+    "GLOB": "Global surgery",
+    "COS": "Cosmetic and coverage",
+    "PATH": "Pathology",
+    "DX": "Diagnosis coding",
+    "REV": "Revenue / pricing",
+    "PTP": "NCCI pair edits",
+    "DQ": "Data quality",
+}
+
+LEVELS = ("line", "day", "history", "provider")
+
+
+@dataclass
+class Context:
+    """What a rule may read: shared frames and reference data. Rules never re-read input."""
+
+    ref: RefData
+    lines: pl.LazyFrame  # enriched charge lines (features.enrich_lines)
+    days: pl.LazyFrame  # one row per same-day key (features.build_days)
+    present: set[str]
+    options: dict[str, Any] = field(default_factory=dict)
+    first_dos: date | None = None
+    last_dos: date | None = None
+
+    def fee(self, code: str) -> float:
+        return self.ref.fee(code)
+
+    def u(self, code: str) -> pl.Expr:
+        """Units of one code on the day (the rule must list the code in ``codes``)."""
+        return pl.col(f"u_{code}").fill_null(0)
+
+    def fu(self, family: str) -> pl.Expr:
+        """Units of a code family on the day (families from rulesets/codes.csv)."""
+        return pl.col(f"fu_{family}").fill_null(0)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    confidence: Confidence
+    money: Money
+    title: str
+    flags: str
+    why: str
+    example: str
+    compliant: str
+    source: str
+    amount_method: str
+    check: Callable[[Context], pl.LazyFrame]
+    limits: str = ""
+    requires: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    level: str = "day"
+    payer_classes: tuple[str, ...] = ()  # empty = all payers
+
+    @property
+    def family(self) -> str:
+        return self.id.split("-")[0]
+
+    def doc(self) -> dict[str, str]:
+        return {
+            "What it flags": self.flags,
+            "Why it matters": self.why,
+            "Example": self.example,
+            "Compliant billing": self.compliant,
+            "Known limits": self.limits or "None known beyond the confidence tag.",
+            "Dollars at risk": self.amount_method,
+            "Source": self.source,
+        }
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    id: str,
+    *,
+    severity: Severity,
+    confidence: Confidence,
+    money: Money,
+    title: str,
+    flags: str,
+    why: str,
+    example: str,
+    compliant: str,
+    source: str,
+    amount: str,
+    limits: str = "",
+    requires: Iterable[str] = (),
+    codes: Iterable[str] = (),
+    level: str = "day",
+    payers: Iterable[str] = (),
+) -> Callable[[Callable[[Context], pl.LazyFrame]], Callable[[Context], pl.LazyFrame]]:
+    """Declare a rule. Metadata is validated here, when the module is imported."""
+    if id in RULES:
+        raise ValueError(f"rule {id} declared twice")
+    if id.split("-")[0] not in FAMILIES:
+        raise ValueError(f"rule {id}: unknown family prefix")
+    if level not in LEVELS:
+        raise ValueError(f"rule {id}: level must be one of {LEVELS}")
+    if confidence == Confidence.U and severity not in (Severity.REVIEW, Severity.INFO):
+        raise ValueError(f"rule {id}: confidence U rules must have severity review")
+    for name, val in (("title", title), ("flags", flags), ("why", why), ("source", source)):
+        if not val.strip():
+            raise ValueError(f"rule {id}: {name} is empty")
+
+    def deco(fn: Callable[[Context], pl.LazyFrame]) -> Callable[[Context], pl.LazyFrame]:
+        RULES[id] = Rule(
+            id=id,
+            severity=severity,
+            confidence=confidence,
+            money=money,
+            title=title,
+            flags=flags.strip(),
+            why=why.strip(),
+            example=example.strip(),
+            compliant=compliant.strip(),
+            source=source.strip(),
+            amount_method=amount.strip(),
+            check=fn,
+            limits=limits.strip(),
+            requires=tuple(requires),
+            codes=tuple(codes),
+            level=level,
+            payer_classes=tuple(payers),
+        )
+        return fn
+
+    return deco
+
+
+# ---- helpers for rule bodies ---------------------------------------------------------
+
+
+def lit(x: Any) -> pl.Expr:
+    return x if isinstance(x, pl.Expr) else pl.lit(x)
+
+
+def msg(*parts: Any) -> pl.Expr:
+    """Concatenate literal text and expressions (``pl.format`` is avoided: upstream #25525)."""
+    return pl.concat_str([lit(p).cast(pl.String) for p in parts], ignore_nulls=True)
+
+
+def has(*codes: str) -> pl.Expr:
+    """On the day frame: the day has any of these codes."""
+    return pl.col("cpts").list.eval(pl.element().is_in(list(codes))).list.any()
+
+
+def has_dx(prefixes: Iterable[str], col: str = "dx") -> pl.Expr:
+    """Any diagnosis in ``col`` starts with one of the prefixes (null-safe)."""
+    pre = list(prefixes)
+    return (
+        pl.col(col)
+        .list.eval(pl.element().str.starts_with(pre[0]) if len(pre) == 1 else _any_prefix(pre))
+        .list.any()
+        .fill_null(False)
+    )
+
+
+def all_dx_in(prefixes: Iterable[str], col: str = "dx") -> pl.Expr:
+    """Every diagnosis starts with one of the prefixes, and there is at least one."""
+    pre = list(prefixes)
+    return (
+        pl.col(col).list.eval(_any_prefix(pre)).list.all().fill_null(False)
+        & (pl.col(col).list.len() > 0)
+    ).fill_null(False)
+
+
+def _any_prefix(pre: list[str]) -> pl.Expr:
+    e = pl.element()
+    out = e.str.starts_with(pre[0])
+    for p in pre[1:]:
+        out = out | e.str.starts_with(p)
+    return out
+
+
+def rows_of(*codes: str) -> pl.Expr:
+    """On the day frame: the row numbers of lines with these codes."""
+    return pl.col("lines").list.eval(
+        pl.element().struct.field("_row").filter(pl.element().struct.field("cpt").is_in(list(codes)))
+    )
+
+
+def rows_where(pred: pl.Expr) -> pl.Expr:
+    """On the day frame: row numbers of lines matching a predicate on the line struct."""
+    return pl.col("lines").list.eval(pl.element().struct.field("_row").filter(pred))
+
+
+def line_field(name: str) -> pl.Expr:
+    return pl.element().struct.field(name)
+
+
+def line_rows() -> pl.Expr:
+    """On the line frame: the line's own row as a one-element list."""
+    return pl.concat_list(pl.col("_row"))
+
+
+def emit(
+    frame: pl.LazyFrame,
+    *,
+    rows: pl.Expr,
+    codes: Any,
+    message: Any,
+    suggestion: Any,
+    amount: Any = None,
+    severity: Any = None,
+    money: Any = None,
+) -> pl.LazyFrame:
+    """Select the finding columns; the engine adds rule, family, confidence."""
+    cols = [
+        pl.col("_file").alias("file"),
+        rows.alias("rows"),
+        pl.col("claim_id"),
+        pl.col("patient_id"),
+        pl.col("dos"),
+        pl.col("provider"),
+        pl.col("payer_class"),
+        lit(codes).cast(pl.String).alias("codes"),
+        lit(message).cast(pl.String).alias("message"),
+        lit(suggestion).cast(pl.String).alias("suggestion"),
+        lit(amount).cast(pl.Float64).round(2).alias("amount"),
+    ]
+    if severity is not None:
+        cols.append(lit(severity).cast(pl.String).alias("severity"))
+    if money is not None:
+        cols.append(lit(money).cast(pl.String).alias("money"))
+    return frame.select(cols)
+
+
+def money_fmt(x: float) -> str:
+    return f"${x:,.2f}"

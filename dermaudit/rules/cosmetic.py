@@ -1,0 +1,173 @@
+"""Cosmetic services and coverage (Medicare-centric).
+
+Medicare excludes cosmetic surgery (Medicare Benefit Policy Manual, Pub. 100-02, ch. 16
+§120). Guards (COS-004): treatment of actinic keratoses (NCD 250.4) and of malignant or
+in-situ lesions is never cosmetic, so those encounters are not flagged.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..features import DAY_KEY
+from ..model import Confidence, Money, Severity
+from .base import Context, emit, has_dx, line_rows, msg, rule
+
+ABN_MODS = ["GY", "GX", "GA", "GZ"]
+GUARD_GROUPS = (
+    "PREMALIGNANT",
+    "MAL_MELANOMA",
+    "MAL_MERKEL",
+    "MAL_OTHER_SKIN",
+    "MAL_OTHER",
+    "INSITU_MELANOMA",
+    "INSITU_CARCINOMA",
+)
+INSURED = ["medicare_ffs", "medicare_advantage", "medicaid", "commercial"]
+
+
+def _with_day_dx(ctx: Context, lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Attach the encounter's diagnoses (union over the day) as ``day_dx``."""
+    return lines.join(
+        ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx")), on=DAY_KEY, how="left"
+    )
+
+
+def _amount() -> pl.Expr:
+    return pl.coalesce(pl.col("charge"), pl.col("fee") * pl.col("units"))
+
+
+@rule(
+    "COS-001",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    title="Cosmetic encounter diagnosis billed to an insurer",
+    requires=("payer", "dx"),
+    flags="""
+A line whose diagnoses include Z41.1 (encounter for cosmetic surgery), Z41.8 or Z41.9, billed
+to Medicare, Medicare Advantage, Medicaid or a commercial plan - for Medicare FFS only when
+the line lacks GY/GX (statutory exclusion / voluntary ABN).
+""",
+    why="""
+A cosmetic encounter is not a covered benefit. Billing it to an insurer as if covered invites
+recoupment; for Medicare the line must carry GY (and GX when a voluntary ABN was given) so it
+denies correctly and the patient can be billed.
+""",
+    example="11300 with Z41.1 to Aetna; 15788 with Z41.1 to Medicare with no modifier.",
+    compliant="Collect from the patient (self-pay); for Medicare, 15788-GY (with GX if an ABN was given).",
+    source=(
+        "Medicare Benefit Policy Manual Pub. 100-02 ch. 16 §120 (cosmetic exclusion); "
+        "ICD-10-CM Z41 category; GY/GX per CMS MM6563 via Palmetto GBA / AAOMS."
+    ),
+    amount="The line's charge (or the 2025 national fee x units when the export has no charge).",
+    limits="""
+The Z41 code meanings are standard ICD-10-CM but not re-verified in our reference (U), so this
+asks for a review. Lines with an AK or skin-cancer diagnosis are never flagged (COS-004).
+Unknown payer classes are skipped.
+""",
+)
+def cos_001(ctx: Context) -> pl.LazyFrame:
+    cosm = ctx.ref.dx_prefixes("COSMETIC_ENCOUNTER")
+    guard = ctx.ref.dx_prefixes(*GUARD_GROUPS)
+    abn_ok = pl.col("mods").list.eval(pl.element().is_in(["GY", "GX"])).list.any()
+    hit = ctx.lines.filter(
+        has_dx(cosm)
+        & ~has_dx(guard)
+        & pl.col("payer_class").is_in(INSURED)
+        & ~((pl.col("payer_class") == "medicare_ffs") & abn_ok)
+    )
+    return emit(
+        hit,
+        rows=line_rows(),
+        codes=pl.col("cpt"),
+        message=msg(
+            pl.col("cpt"), " billed to ", pl.col("payer_class"),
+            " with a cosmetic-encounter diagnosis (",
+            pl.col("dx").list.eval(pl.element().filter(pl.element().str.starts_with("Z41"))).list.join(" "),
+            ")",
+        ),
+        suggestion=pl.when(pl.col("payer_class") == "medicare_ffs")
+        .then(msg("append GY (and GX if a voluntary ABN was given) to ", pl.col("cpt"),
+                  ", or bill the patient directly"))
+        .otherwise(msg("bill the patient (self-pay) unless the plan covers it; remove it from the claim")),
+        amount=_amount(),
+    )
+
+
+@rule(
+    "COS-002",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.EITHER,
+    title="Cosmetic-prone procedure billed to an insurer without coverage support",
+    requires=("payer",),
+    flags="""
+A cosmetic-prone procedure (rulesets/cosmetic_codes.csv: dermabrasion, chemical peels,
+blepharoplasty, vascular-lesion destruction, electrolysis, fillers, hair transplant,
+liposuction, fractional laser, cosmetic botulinum toxin) billed to an insurer when no
+diagnosis on the encounter supports a covered indication. Medicare FFS lines are flagged
+only without GY/GX/GA/GZ; other insurers are asked for a review of their cosmetic policy.
+""",
+    why="""
+Medicare excludes cosmetic surgery by statute. A cosmetic service billed without GY is either
+paid wrongly (overpayment) or denied in a way that leaves the patient not billable. Peels or
+dermabrasion for actinic keratoses are covered (NCD 250.4), so those are not flagged.
+""",
+    example="15788 (facial chemical peel) with L81.4 to Medicare, no modifier.",
+    compliant="15788-GY (statutory exclusion), or self-pay; 15788 with L57.0 for AKs is covered.",
+    source=(
+        "Medicare Benefit Policy Manual Pub. 100-02 ch. 16 §120; NCD 250.4 (AK treatment); "
+        "CMS PFS RVU file status codes for the listed codes; GY/GA/GZ/GX per CMS MM6563/MM7228."
+    ),
+    amount="The line's charge (or the 2025 national fee x units when the export has no charge).",
+    limits="""
+Which procedures are 'cosmetic-prone' is a judgement (S/U); blepharoplasty's functional
+diagnoses come from the MAC's LCD, which was not retrieved, so every blepharoplasty without
+GY/GA is flagged. Non-Medicare insurers get a review finding: their policies differ.
+""",
+)
+def cos_002(ctx: Context) -> pl.LazyFrame:
+    cos = ctx.ref.cosmetic.select(
+        pl.col("code").alias("cpt"),
+        pl.col("category"),
+        pl.col("covered_dx_prefixes").fill_null("").str.split(" ").alias("covered"),
+    )
+    guard = ctx.ref.dx_prefixes(*GUARD_GROUPS)
+    lines = _with_day_dx(ctx, ctx.lines.filter(pl.col("payer_class").is_in(INSURED)))
+    j = lines.join(cos.lazy(), on="cpt", how="inner")
+    j = j.with_columns(
+        pl.concat_list(pl.col("dx"), pl.col("day_dx").fill_null([])).alias("all_dx")
+    )
+    supported = (
+        j.select("_file", "_row", "all_dx", "covered")
+        .explode("covered")
+        .explode("all_dx")
+        .filter(
+            (pl.col("covered") != "")
+            & pl.col("all_dx").str.starts_with(pl.col("covered")).fill_null(False)
+        )
+        .select("_file", "_row")
+        .unique()
+    )
+    medicare = pl.col("payer_class") == "medicare_ffs"
+    abn = pl.col("mods").list.eval(pl.element().is_in(ABN_MODS)).list.any()
+    hit = j.join(supported, on=["_file", "_row"], how="anti").filter(
+        ~has_dx(guard, "all_dx") & ~(medicare & abn)
+    )
+    return emit(
+        hit,
+        rows=line_rows(),
+        codes=pl.col("cpt"),
+        message=msg(
+            pl.col("cpt"), " (", pl.col("category"), ") billed to ", pl.col("payer_class"),
+            " with no diagnosis supporting a covered indication",
+            pl.when(medicare).then(pl.lit(" and no GY/GX/GA/GZ")).otherwise(pl.lit("")),
+        ),
+        suggestion=pl.when(medicare)
+        .then(msg("append GY (statutory exclusion; GX if a voluntary ABN was given) to ",
+                  pl.col("cpt"), ", or add the diagnosis that supports coverage"))
+        .otherwise(msg("check the plan's cosmetic policy; bill the patient if not covered")),
+        amount=_amount(),
+        severity=pl.when(medicare).then(pl.lit("compliance")).otherwise(pl.lit("review")),
+    )

@@ -1,0 +1,43 @@
+"""One parametrised test over every rule fixture: the exact rows each rule flags.
+
+Fixture files live in tests/fixtures/rules/<RULE-ID>.toml; each case gives a tiny charge
+export (CSV text) and ``expect``: the list of row-number sets the rule must flag (``[]`` for a
+case that must pass). Optional ``message_contains`` / ``suggestion_contains`` substrings must
+appear in the findings, and ``amounts`` lists the exact dollar amounts in row order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from .helpers import all_fixtures, flagged, scan_text
+
+CASES = all_fixtures()
+
+
+@pytest.mark.parametrize(
+    ("rule", "case"),
+    [pytest.param(r, c, id=f"{r}::{n}") for r, n, c in CASES],
+)
+def test_fixture(rule: str, case: dict[str, Any], tmp_path: Path) -> None:
+    result = scan_text(tmp_path, case["csv"], select=[rule])
+    assert rule in result.rules_run, result.rules_skipped
+    got = flagged(result, rule)
+    want = sorted(sorted(r) for r in case["expect"])
+    assert got == want
+    f = result.findings.filter(pl.col("rule") == rule).sort(pl.col("rows").list.first())
+    for needle in case.get("message_contains", []):
+        assert any(needle in m for m in f["message"].to_list()), (needle, f["message"].to_list())
+    for needle in case.get("suggestion_contains", []):
+        assert any(needle in m for m in f["suggestion"].to_list()), (
+            needle,
+            f["suggestion"].to_list(),
+        )
+    if "amounts" in case:
+        assert [round(a, 2) for a in f["amount"].to_list()] == case["amounts"]
+    if "severity" in case:
+        assert f["severity"].to_list() == case["severity"]
