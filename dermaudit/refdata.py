@@ -20,7 +20,8 @@ import polars as pl
 
 from .errors import InputError
 
-# file name -> key columns used when layering
+# file name -> key columns used when layering. Extension files named ``<stem>_<topic>.csv``
+# (e.g. ``icd10_groups_mohs.csv``) are read after the main file of each layer.
 TABLES: dict[str, tuple[str, ...]] = {
     "codes.csv": ("code",),
     "addon_primaries.csv": ("addon",),
@@ -225,12 +226,14 @@ def load_refdata(layers: list[Path] | None = None) -> RefData:
     sources: dict[str, list[str]] = {}
     for name, keys in TABLES.items():
         frames = []
+        stem = name.removesuffix(".csv")
         for d in dirs:
-            p = d / name
-            if p.exists():
-                frames.append(_read_csv(p))
-                provenance.setdefault(name, read_provenance(p))
-                sources.setdefault(name, []).append(str(p))
+            # codes.csv first, then any extension file codes_<topic>.csv in name order
+            for p in [d / name, *sorted(d.glob(f"{stem}_*.csv"))]:
+                if p.exists():
+                    frames.append(_read_csv(p))
+                    provenance.setdefault(name, read_provenance(p))
+                    sources.setdefault(name, []).append(str(p))
         if frames:
             tables[name] = _layer(frames, keys)
     for required in ("codes.csv", "icd10_groups.csv"):
@@ -249,9 +252,9 @@ def load_refdata(layers: list[Path] | None = None) -> RefData:
             rules = tomllib.loads(pc.read_text("utf-8")).get("rule", [])
             layer_rules = [(str(r["class"]), [str(m).lower() for m in r["match"]]) for r in rules]
             payer_rules = layer_rules + payer_rules  # later layers are tried first
-        bm = d / "benchmarks.toml"
-        if bm.exists():
-            benchmarks.update(tomllib.loads(bm.read_text("utf-8")))
+        for bm in [d / "benchmarks.toml", *sorted(d.glob("benchmarks_*.toml"))]:
+            if bm.exists():
+                benchmarks.update(tomllib.loads(bm.read_text("utf-8")))
         rs = d / "ruleset.toml"
         if rs.exists() and not meta:
             meta = tomllib.loads(rs.read_text("utf-8"))

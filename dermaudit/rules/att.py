@@ -1,0 +1,1 @@
+"""att rules (placeholder until the family is written)."""

@@ -1,0 +1,1 @@
+"""biopsy rules (placeholder until the family is written)."""

@@ -1,0 +1,1 @@
+"""diagnosis rules (placeholder until the family is written)."""

@@ -1,0 +1,1 @@
+"""excision rules (placeholder until the family is written)."""

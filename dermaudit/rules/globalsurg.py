@@ -1,0 +1,1 @@
+"""globalsurg rules (placeholder until the family is written)."""

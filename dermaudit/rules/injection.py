@@ -1,0 +1,1 @@
+"""injection rules (placeholder until the family is written)."""

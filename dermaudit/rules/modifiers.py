@@ -1,0 +1,1 @@
+"""modifiers rules (placeholder until the family is written)."""

@@ -1,0 +1,1 @@
+"""pathology rules (placeholder until the family is written)."""

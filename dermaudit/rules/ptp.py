@@ -1,0 +1,1 @@
+"""ptp rules (placeholder until the family is written)."""

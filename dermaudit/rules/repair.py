@@ -1,0 +1,1 @@
+"""repair rules (placeholder until the family is written)."""

@@ -1,0 +1,1 @@
+"""revenue rules (placeholder until the family is written)."""

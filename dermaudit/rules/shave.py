@@ -1,0 +1,1 @@
+"""shave rules (placeholder until the family is written)."""

@@ -1,0 +1,1 @@
+"""tags rules (placeholder until the family is written)."""
