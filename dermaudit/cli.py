@@ -83,50 +83,80 @@ def load_and_run(
     ignore: list[str],
     ruleset: list[Path] | None,
     quiet: bool = True,
+    column_table: dict[str, str | list[str]] | None = None,
+    payer_table: dict[str, str] | None = None,
+    logger: Any = None,
 ) -> Any:
+    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from . import engine, ingest
     from .ingest.columns import load_mapping_file
     from .refdata import load_refdata
 
-    overrides = load_mapping_file(columns) if columns else None
+    log = logger or (lambda _m: None)
+    overrides = dict(column_table or {})
+    if columns:
+        overrides.update(load_mapping_file(columns))
     rules_sel = engine.select_rules(select, ignore)
     ref = load_refdata(ruleset)
     p_rules, p_exact = _payer_map(payer_map)
+    p_exact = {**(payer_table or {}), **p_exact}
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        transient=True, disable=not _progress_enabled(quiet),
-        console=__import__("rich.console").console.Console(stderr=True),
+        transient=True, disable=not _progress_enabled(quiet), console=Console(stderr=True),
     )
     with progress:
         t = progress.add_task(f"reading {len(paths)} input(s)", total=3)
         ing = ingest.load(
-            paths, overrides=overrides, payer_rules=p_rules + ref.payer_rules, payer_exact=p_exact
+            paths, overrides=overrides or None, payer_rules=p_rules + ref.payer_rules,
+            payer_exact=p_exact,
         )
+        log(f"read {len(ing.files)} file(s), {ing.rows_total} rows ({ing.rows_excluded} excluded)")
         progress.update(t, advance=1, description=f"{ing.rows_total:,} rows read; running rules")
-        result = engine.run(ing, ref, rules_sel, include_dq=not any(
-            i.upper().startswith("DQ") for i in ignore
-        ))
+        result = engine.run(
+            ing, ref, rules_sel, include_dq=not any(i.upper().startswith("DQ") for i in ignore)
+        )
+        log(
+            f"{len(result.rules_run)} rules run, {len(result.rules_skipped)} skipped, "
+            f"{result.findings.height} findings in {result.timings.get('total', 0):.2f}s"
+        )
         progress.update(t, advance=2, description="done")
     return result
+
+
+def _log_fn(enabled: bool) -> Any:
+    """Timestamped progress lines on stderr. Only counts and file names: never patient data."""
+    from datetime import UTC, datetime
+
+    def log(message: str) -> None:
+        if enabled:
+            ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            print(f"{ts} dermaudit: {message}", file=sys.stderr)
+
+    return log
 
 
 @app.command()
 def scan(
     paths: Annotated[list[str], typer.Argument(help="Charge files (CSV, Parquet, Excel), folders or globs.")],
-    format: Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")] = Fmt.table,
+    format: Annotated[Fmt | None, typer.Option("--format", "-f", help="Output format [default: table].")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write to FILE ('-' = stdout).")] = None,
     columns: Annotated[Path | None, typer.Option(help="TOML column map overriding detection.")] = None,
     payer_map: Annotated[Path | None, typer.Option(help="TOML payer-name -> payer-class map.")] = None,
     select: Annotated[list[str] | None, typer.Option(help="Rule ids or family prefixes to run.")] = None,
     ignore: Annotated[list[str] | None, typer.Option(help="Rule ids or family prefixes to skip.")] = None,
-    fail_on: Annotated[Level, typer.Option(help="Exit 1 when a finding is at or above this severity.")] = Level.review,
+    fail_on: Annotated[Level | None, typer.Option(help="Exit 1 when a finding is at or above this severity [default: review].")] = None,
     ruleset: Annotated[list[Path] | None, typer.Option(help="Extra ruleset folder(s) layered over the defaults.")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write the HTML audit report here.")] = None,
-    redact: Annotated[bool, typer.Option(help="Replace patient and claim ids with salted hashes.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only a one-line summary.")] = False,
-    top: Annotated[int, typer.Option(help="Top findings shown in the console.")] = 10,
+    redact: Annotated[bool | None, typer.Option("--redact/--no-redact", help="Replace patient and claim ids with salted hashes.")] = None,
+    quiet: Annotated[bool | None, typer.Option("--quiet/--no-quiet", "-q", help="Only a one-line summary.")] = None,
+    top: Annotated[int | None, typer.Option(help="Top findings shown in the console [default: 10].")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="Previous JSON output: report only new findings.")] = None,
+    suppressions: Annotated[Path | None, typer.Option(help="TOML file of waived (reviewed) findings.")] = None,
+    since: Annotated[str | None, typer.Option(help="Audit lines on or after this date (YYYY-MM-DD); older lines are history.")] = None,
+    log: Annotated[bool | None, typer.Option("--log/--no-log", help="Timestamped progress lines on stderr.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config file [default: ./dermaudit.toml if present].")] = None,
 ) -> None:
     """Audit charge files and report findings.
 
@@ -135,47 +165,127 @@ def scan(
       dermaudit scan charges.csv
 
       dermaudit scan charges.csv --format json -o findings.json --fail-on denial
+
+      dermaudit scan today.csv --baseline yesterday.json --suppressions waivers.toml -q
     """
+    from datetime import date as _date
+
+    from .config import find_config, load_config
     from .engine import at_or_above
     from .model import Severity
     from .report import console as rconsole
     from .report import export
+    from .triage import load_waivers, triage
+
+    cfg = load_config(find_config(config))
+    fmt = Fmt(cfg.get("format", format.value if format else None, "table"))
+    output = cfg.get("output", output)
+    columns_opt = cfg.get("columns", columns)
+    payer_map = cfg.get("payer_map", payer_map)
+    select_l = _split(cfg.get("select", select, []))
+    ignore_l = _split(cfg.get("ignore", ignore, []))
+    fail_level = Level(cfg.get("fail_on", fail_on.value if fail_on else None, "review"))
+    ruleset_l = [Path(p) for p in cfg.get("ruleset", ruleset, [])]
+    html = cfg.get("html", html)
+    redact_b = bool(cfg.get("redact", redact, False))
+    quiet_b = bool(cfg.get("quiet", quiet, False))
+    top_n = int(cfg.get("top", top, 10))
+    baseline_p = cfg.get("baseline", baseline)
+    suppress_p = cfg.get("suppressions", suppressions)
+    since_s = cfg.get("since", since)
+    logger = _log_fn(bool(cfg.get("log", log, False)))
+    try:
+        since_d = _date.fromisoformat(str(since_s)) if since_s else None
+    except ValueError as exc:
+        raise UsageError(f"--since {since_s!r} is not a date; use YYYY-MM-DD") from exc
+    if cfg.path:
+        logger(f"config {cfg.path}")
+    waivers = load_waivers(Path(suppress_p)) if suppress_p else None
 
     result = load_and_run(
-        paths, columns, payer_map, _split(select), _split(ignore), ruleset, quiet=quiet
+        paths, Path(columns_opt) if columns_opt else None, Path(payer_map) if payer_map else None,
+        select_l, ignore_l, ruleset_l, quiet=quiet_b, column_table=cfg.columns,
+        payer_table=cfg.payers, logger=logger,
     )
-    findings = result.findings
-    if redact:
-        findings = export.redact(findings, os.environ.get("DERMAUDIT_SALT") or export.new_salt())
+    tri = triage(
+        result.findings,
+        since=since_d,
+        per_payer=cfg.per_payer,
+        waivers=waivers,
+        baseline_path=Path(baseline_p) if baseline_p else None,
+        first_dos=result.ingested.lines["dos"].min() if result.ingested.lines.height else None,  # type: ignore[arg-type]
+        last_dos=result.ingested.lines["dos"].max() if result.ingested.lines.height else None,  # type: ignore[arg-type]
+    )
+    result.findings = tri.findings
+    result.triage = tri
+    result.ingested.notes.extend(tri.notes)
+    findings = tri.findings
+    if redact_b:
+        salt = os.environ.get("DERMAUDIT_SALT") or export.new_salt()
+        findings = export.redact(findings, salt)
+        tri.waived = export.redact(tri.waived, salt)
+    logger(f"{findings.height} findings after triage ({tri.waived.height} waived)")
     to_stdout = output in (None, "-")
-    machine_on_stdout = format != Fmt.table and to_stdout
-    if format == Fmt.parquet and to_stdout:
+    machine_on_stdout = fmt != Fmt.table and to_stdout
+    if fmt == Fmt.parquet and to_stdout:
         raise UsageError("--format parquet needs --output FILE (binary output)")
-    if format != Fmt.table:
-        text = export.write(result, format.value, None if to_stdout else Path(str(output)), findings)
+    if fmt != Fmt.table:
+        text = export.write(result, fmt.value, None if to_stdout else Path(str(output)), findings)
         if text is not None:
             sys.stdout.write(text)
-    elif output not in (None, "-"):
-        con = rconsole.Console(file=open(str(output), "w", encoding="utf-8"), theme=rconsole.THEME, width=160)
-        rconsole.render(result, con, top=top)
+        else:
+            logger(f"wrote {fmt.value} to {output}")
+    elif not to_stdout:
+        with open(str(output), "w", encoding="utf-8") as fh:
+            con = rconsole.Console(file=fh, theme=rconsole.THEME, width=160)
+            rconsole.render(result, con, top=top_n)
     if html is not None:
         from .report import html as rhtml
 
-        rhtml.write_html(result, html, findings=findings, redacted=redact)
-    if quiet:
+        rhtml.write_html(result, Path(html), findings=findings, redacted=redact_b)
+        logger(f"wrote HTML report to {html}")
+    gate = findings
+    if tri.baseline is not None:
+        gate = findings.filter(pl.col("status") == "new")
+    if quiet_b:
         from .report.summary import summarize
 
         s = summarize(result)
         sev = ", ".join(f"{v['count']} {k}" for k, v in s["by_severity"].items() if v["count"])
+        extra = ""
+        if tri.baseline is not None:
+            extra = f"; {tri.baseline['new']} new, {tri.baseline['fixed']} fixed"
+        if tri.waived.height:
+            extra += f"; {tri.waived.height} waived"
         line = (
             f"dermaudit: {s['rows']} rows, {s['findings']} findings ({sev or 'none'}), "
-            f"${s['amount_over']:,.2f} over / ${s['amount_under']:,.2f} under"
+            f"${s['amount_over']:,.2f} over / ${s['amount_under']:,.2f} under{extra}"
         )
         print(line, file=sys.stderr if machine_on_stdout else sys.stdout)
-    elif format == Fmt.table and to_stdout:
-        rconsole.render(result, rconsole.make_console(), top=top)
-    if fail_on != Level.never and at_or_above(findings, Severity(fail_on.value)).height:
+    elif fmt == Fmt.table and to_stdout:
+        rconsole.render(result, rconsole.make_console(), top=top_n)
+    if fail_level != Level.never and at_or_above(gate, Severity(fail_level.value)).height:
         raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    sample: Annotated[str, typer.Argument(help="A sample charge export to detect the columns from.")],
+    path: Annotated[Path, typer.Option("--path", help="Where to write the config.")] = Path("dermaudit.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter dermaudit.toml using the columns detected in SAMPLE."""
+    from .config import starter
+    from .ingest.columns import detect
+    from .ingest.readers import expand_paths, read_file
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    files = expand_paths([sample])
+    raw = read_file(files[0])
+    mapping = detect(raw.frame.columns).as_dict()
+    path.write_text(starter(files[0].name, mapping), encoding="utf-8")
+    print(f"wrote {path} ({len(mapping)} columns mapped from {files[0].name})")
 
 
 @app.command()

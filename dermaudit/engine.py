@@ -27,6 +27,7 @@ class ScanResult:
     rules_skipped: dict[str, str]
     stats: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    triage: Any = None  # dermaudit.triage.Triage, set by the CLI after the rules
 
 
 def _matches(rule_id: str, pattern: str) -> bool:

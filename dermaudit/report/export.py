@@ -44,7 +44,7 @@ def findings_records(df: pl.DataFrame) -> list[dict[str, Any]]:
 def to_json_obj(result: ScanResult, findings: pl.DataFrame | None = None) -> dict[str, Any]:
     f = result.findings if findings is None else findings
     ing = result.ingested
-    return {
+    out: dict[str, Any] = {
         "summary": summarize(result),
         "input": {
             "files": [fi.as_dict() for fi in ing.files],
@@ -60,14 +60,28 @@ def to_json_obj(result: ScanResult, findings: pl.DataFrame | None = None) -> dic
         "rules": {"run": result.rules_run, "skipped": dict(sorted(result.rules_skipped.items()))},
         "findings": findings_records(f),
     }
+    tri = result.triage
+    if tri is not None:
+        out["triage"] = {
+            "before_since": tri.before_since,
+            "payer_excluded": tri.payer_excluded,
+            "waived": tri.waived.height,
+            "expired_waivers": tri.expired_waivers,
+            "unused_waivers": tri.unused_waivers,
+        }
+        out["waived"] = findings_records(tri.waived)
+        if tri.baseline is not None:
+            out["baseline"] = dict(tri.baseline)
+            out["fixed"] = findings_records(tri.fixed) if tri.fixed is not None else []
+    return out
 
 
 def write(result: ScanResult, fmt: str, dest: Path | None, findings: pl.DataFrame) -> str | None:
     """Write findings in ``fmt``; returns text when ``dest`` is None (stdout)."""
     if fmt == "json":
-        text = json.dumps(to_json_obj(result, findings), indent=2, default=str) + "\n"
+        text = json.dumps(to_json_obj(result, findings), indent=2, default=str, ensure_ascii=False) + "\n"
     elif fmt == "jsonl":
-        text = "".join(json.dumps(r, default=str) + "\n" for r in findings_records(findings))
+        text = "".join(json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in findings_records(findings))
     elif fmt == "csv":
         flat = findings.with_columns(
             pl.col("rows").cast(pl.List(pl.String)).list.join(" ").alias("rows")
