@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from .ingest.normalize import derive
 from .refdata import RefData
 
 DAY_KEY = ["patient_id", "dos", "provider"]
@@ -65,11 +66,17 @@ def enrich_lines(lines: pl.DataFrame, ref: RefData) -> pl.DataFrame:
         mod_flag(["XE", "XS", "XP", "XU"]).alias("mx"),
         mod_flag(DISTINCT_MODS).alias("m_distinct"),
         mod_flag(["GA", "GX", "GY", "GZ"]).alias("m_abn"),
-        site_group_expr(ref, "lesion_group").alias("site_group"),
-        site_group_expr(ref, "mohs_group").alias("site_mohs"),
-        site_group_expr(ref, "simple_group").alias("site_simple"),
-        site_group_expr(ref, "intermediate_group").alias("site_intermediate"),
-        site_group_expr(ref, "complex_group").alias("site_complex"),
+    )
+    out = derive(
+        out,
+        "site",
+        {
+            "site_group": site_group_expr(ref, "lesion_group"),
+            "site_mohs": site_group_expr(ref, "mohs_group"),
+            "site_simple": site_group_expr(ref, "simple_group"),
+            "site_intermediate": site_group_expr(ref, "intermediate_group"),
+            "site_complex": site_group_expr(ref, "complex_group"),
+        },
     )
     return out.sort("_file", "_row")
 

@@ -37,7 +37,9 @@ from .columns import Mapping, detect
 from .normalize import (
     CODE_RE,
     code_and_glued_mods,
+    derive,
     diagnoses,
+    joined,
     modifiers,
     number,
     parse_date,
@@ -106,51 +108,59 @@ def _normalise(
     df = raw.frame
     s = mapping.single
     notes: list[str] = []
-    code, glued = code_and_glued_mods(s["cpt"], s["cpt"] in raw.numeric_columns)
     if s["cpt"] in raw.numeric_columns:
         notes.append(
             f"{raw.name}: procedure codes were stored as numbers; codes shorter than 5 digits "
             "were zero-padded"
         )
 
-    def opt(canon: str, expr_fn: Any, default: pl.Expr) -> pl.Expr:
-        return expr_fn(s[canon]) if canon in s else default
+    def raw_text(canon: str) -> pl.Expr:
+        return text(s[canon]) if canon in s else pl.lit(None, pl.String)
 
-    units_raw = opt("units", text, pl.lit(None, pl.String))
-    units_num = units_raw.str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
-    provider = opt("provider", text, pl.lit(None, pl.String)).fill_null("(unknown)")
-    payer = opt("payer", text, pl.lit(None, pl.String))
-    charge = opt("charge", number, pl.lit(None, pl.Float64))
-    if "charge" not in s and "unit_charge" in s:
-        charge = number(s["unit_charge"]) * units_num.fill_null(1.0)
-
-    base = df.with_row_index("_row", offset=1).select(
+    phase1 = df.with_row_index("_row", offset=1).select(
         pl.lit(raw.name).alias("_file"),
         pl.col("_row").cast(pl.Int64),
-        opt("claim_id", text, pl.lit(None, pl.String)).alias("_claim_raw"),
+        raw_text("claim_id").alias("_claim_raw"),
         text(s["patient_id"]).alias("patient_id"),
         text(s["dos"]).alias("_dos_raw"),
-        parse_date(s["dos"]).alias("dos"),
-        provider.alias("provider"),
-        payer.alias("payer"),
-        payer_class(payer, payer_rules, payer_exact).alias("payer_class"),
+        raw_text("provider").fill_null("(unknown)").alias("provider"),
+        raw_text("payer").alias("payer"),
         text(s["cpt"]).alias("_cpt_raw"),
-        code.alias("cpt"),
-        modifiers(mapping, glued).alias("mods"),
-        units_raw.alias("_units_raw"),
-        units_num.alias("_units_num"),
-        diagnoses(mapping).alias("dx"),
+        joined(mapping.multi.get("modifiers", [])).alias("_mods_key"),
+        raw_text("units").alias("_units_raw"),
+        joined(mapping.multi.get("dx", [])).alias("_dx_key"),
+        raw_text("charge").alias("_charge_raw"),
+        raw_text("unit_charge").alias("_unit_charge_raw"),
+        raw_text("site").str.to_lowercase().alias("site"),
+        raw_text("lesion_size_cm").alias("_size_raw"),
+        raw_text("lesion_count").alias("_count_raw"),
+        raw_text("pos").alias("pos"),
+        raw_text("credential").str.to_uppercase().alias("credential"),
+        raw_text("group_id").alias("group_id"),
+    )
+    numeric_cpt = s["cpt"] in raw.numeric_columns
+    code, glued = code_and_glued_mods("_cpt_raw", numeric_cpt)
+    b = derive(phase1, "_dos_raw", {"dos": parse_date("_dos_raw")})
+    b = derive(b, "_cpt_raw", {"cpt": code, "_glued": glued})
+    b = derive(b, "_mods_key", {"_mods_cols": modifiers("_mods_key")})
+    b = derive(b, "_dx_key", {"dx": diagnoses("_dx_key")})
+    b = derive(b, "payer", {"payer_class": payer_class(pl.col("payer"), payer_rules, payer_exact)})
+    b = derive(b, "_units_raw", {
+        "_units_num": pl.col("_units_raw").str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
+    })
+    b = derive(b, "_charge_raw", {"_charge": number("_charge_raw")})
+    b = derive(b, "_unit_charge_raw", {"_unit_charge": number("_unit_charge_raw")})
+    charge = pl.col("_charge")
+    if "charge" not in s and "unit_charge" in s:
+        charge = pl.col("_unit_charge") * pl.col("_units_num").fill_null(1.0)
+    base = b.with_columns(
+        pl.when(pl.col("_glued").list.len() > 0)
+        .then(pl.concat_list("_mods_cols", "_glued").list.unique(maintain_order=True))
+        .otherwise(pl.col("_mods_cols"))
+        .alias("mods"),
         charge.alias("charge"),
-        opt("site", lambda c: text(c).str.to_lowercase(), pl.lit(None, pl.String)).alias("site"),
-        opt("lesion_size_cm", size_cm, pl.lit(None, pl.Float64)).alias("lesion_size_cm"),
-        opt("lesion_count", number, pl.lit(None, pl.Float64))
-        .cast(pl.Int64, strict=False)
-        .alias("lesion_count"),
-        opt("pos", text, pl.lit(None, pl.String)).alias("pos"),
-        opt("credential", lambda c: text(c).str.to_uppercase(), pl.lit(None, pl.String)).alias(
-            "credential"
-        ),
-        opt("group_id", text, pl.lit(None, pl.String)).alias("group_id"),
+        size_cm("_size_raw").alias("lesion_size_cm"),
+        number("_count_raw").cast(pl.Int64, strict=False).alias("lesion_count"),
     )
     lo, hi = date(1990, 1, 1), today + timedelta(days=1)
     u = pl.col("_units_num")
