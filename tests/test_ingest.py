@@ -187,3 +187,14 @@ def test_bad_rows_become_dq_findings_and_are_counted(tmp_path: Path) -> None:
     ]
     assert res.ingested.rows_total == 6
     assert res.ingested.lines.height == 1
+
+
+def test_excel_input(tmp_path: Path) -> None:
+    p = tmp_path / "charges.xlsx"
+    pl.DataFrame(
+        {"Patient ID": ["P1", "P1"], "Date of Service": ["3/4/2025", "3/4/2025"],
+         "CPT": ["17000", "17003"], "Units": [3, 1]}
+    ).with_columns(pl.col("Date of Service").str.to_date("%m/%d/%Y")).write_excel(p)
+    res = scan_paths([str(p)], select=["DEST-002"])
+    assert res.ingested.files[0].format == "excel"
+    assert res.findings.filter(pl.col("rule") == "DEST-002")["rows"].to_list() == [[1]]
