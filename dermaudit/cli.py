@@ -417,6 +417,40 @@ def refdata_list(
     con.print(t)
     for k, v in ref.vintages.items():
         con.print(f"  {k}: {v}")
+    from .refdata_import import import_layers
+
+    for info in import_layers(ref.dirs[1:]):
+        for line in info.lines():
+            con.print(f"  {line}")
+        for w in info.warnings():
+            con.print(f"[yellow]warning:[/] {w}")
+
+
+@refdata_app.command("import")
+def refdata_import(
+    files: Annotated[list[Path], typer.Argument(help="Downloaded CMS files, zips or folders.")],
+    into: Annotated[Path, typer.Option("--into", help="Ruleset folder to write (use it with --ruleset).")],
+    since: Annotated[str | None, typer.Option(help="Drop edits deleted before this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Import NCCI PTP, MUE, add-on code and PFS RVU files into a ruleset folder.
+
+    Examples:
+
+      dermaudit refdata import ccipra-v313r0-f*.txt MCR_MUE_PractitionerServices_Eff_10-01-2025.csv --into cms2025q4
+
+      dermaudit scan charges.csv --ruleset cms2025q4
+    """
+    from datetime import date as _date
+
+    from .refdata_import import import_files
+
+    try:
+        since_d = _date.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise UsageError(f"--since {since!r} is not a date; use YYYY-MM-DD") from exc
+    rep = import_files(files, into, since=since_d)
+    for line in rep.lines():
+        print(line)
 
 
 def main() -> None:

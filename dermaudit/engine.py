@@ -44,8 +44,11 @@ def select_rules(select: list[str] | None = None, ignore: list[str] | None = Non
             close = difflib.get_close_matches(pat.upper(), ids, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise UsageError(f"unknown rule or family {pat!r}{hint} (run 'dermaudit rules')")
-    chosen = ids
-    if select and not any(s.upper() == "ALL" for s in select):
+    if not select:
+        chosen = [i for i in ids if RULES[i].default]
+    elif any(s.upper() == "ALL" for s in select):
+        chosen = ids
+    else:
         chosen = [i for i in ids if any(_matches(i, s) for s in select)]
     if ignore:
         chosen = [i for i in chosen if not any(_matches(i, s) for s in ignore)]

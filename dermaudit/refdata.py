@@ -256,8 +256,12 @@ def load_refdata(layers: list[Path] | None = None) -> RefData:
             if bm.exists():
                 benchmarks.update(tomllib.loads(bm.read_text("utf-8")))
         rs = d / "ruleset.toml"
-        if rs.exists() and not meta:
-            meta = tomllib.loads(rs.read_text("utf-8"))
+        if rs.exists():
+            data = tomllib.loads(rs.read_text("utf-8"))
+            if not meta:
+                meta = data
+            else:  # a layer's [covers] replaces the default span of the same table
+                meta = {**meta, "covers": {**meta.get("covers", {}), **data.get("covers", {})}}
     return RefData(
         dirs=dirs,
         tables=tables,

@@ -26,7 +26,8 @@ def _json(r) -> dict:  # type: ignore[no-untyped-def,type-arg]
 def test_config_file_and_cli_precedence(tmp_path: Path) -> None:
     (tmp_path / "c.csv").write_text(DAY1)
     (tmp_path / "dermaudit.toml").write_text(
-        '[scan]\nformat = "json"\nfail-on = "compliance"\nignore = ["DEST"]\n'
+        '[scan]\nformat = "json"\nfail-on = "compliance"\nselect = ["DEST", "EM-001"]\n'
+        'ignore = ["DEST"]\n'
     )
     r = cli("scan", "c.csv", cwd=tmp_path)
     data = _json(r)
@@ -60,7 +61,8 @@ def test_suppressions_waive_and_expire(tmp_path: Path) -> None:
         "until = 2020-01-01\n"
         '[[waiver]]\nrule = "MOHS"\nreason = "never matches"\nby = "JC"\n'
     )
-    r = cli("scan", "c.csv", "-f", "json", "--suppressions", "w.toml", cwd=tmp_path)
+    r = cli("scan", "c.csv", "-f", "json", "--suppressions", "w.toml", "--select",
+            "DEST-002,EM-001,MOHS-001", cwd=tmp_path)
     data = _json(r)
     assert {f["rule"] for f in data["findings"]} == {"DEST-002"}
     assert [w["rule"] for w in data["waived"]] == ["EM-001"]
@@ -72,18 +74,19 @@ def test_suppressions_waive_and_expire(tmp_path: Path) -> None:
 def test_baseline_new_and_fixed(tmp_path: Path) -> None:
     (tmp_path / "d1.csv").write_text(DAY1 + DAY2_EXTRA)
     prev = tmp_path / "prev.json"
-    cli("scan", "d1.csv", "-f", "json", "-o", str(prev), cwd=tmp_path)
+    sel = ("--select", "DEST-002,EM-001,MOHS-001")
+    cli("scan", "d1.csv", "-f", "json", "-o", str(prev), *sel, cwd=tmp_path)
     # next run: the DEST-002 error was corrected, a new MOHS-001 error exists
     fixed_day1 = DAY1.replace("17000,,3", "17000,,1") + DAY2_EXTRA
     (tmp_path / "d2.csv").write_text(fixed_day1)
-    r = cli("scan", "d2.csv", "-f", "json", "--baseline", str(prev), cwd=tmp_path)
+    r = cli("scan", "d2.csv", "-f", "json", "--baseline", str(prev), *sel, cwd=tmp_path)
     data = _json(r)
     assert data["baseline"]["fixed"] == 1
     assert [f["rule"] for f in data["fixed"]] == ["DEST-002"]
     assert {f["status"] for f in data["findings"]} == {"existing"}
     assert r.returncode == 0  # exit code follows new findings only
     (tmp_path / "d3.csv").write_text(fixed_day1 + "P3,2025-03-05,DrA,Medicare,17004,,2,L57.0,300\n")
-    r = cli("scan", "d3.csv", "-f", "json", "--baseline", str(prev), cwd=tmp_path)
+    r = cli("scan", "d3.csv", "-f", "json", "--baseline", str(prev), *sel, cwd=tmp_path)
     data = _json(r)
     assert data["baseline"]["new"] == 1 and r.returncode == 1
 

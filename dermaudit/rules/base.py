@@ -80,6 +80,7 @@ class Rule:
     codes: tuple[str, ...] = ()
     level: str = "day"
     payer_classes: tuple[str, ...] = ()  # empty = all payers
+    default: bool = True  # False: runs only when selected by id, family or ALL
 
     @property
     def family(self) -> str:
@@ -118,6 +119,7 @@ def rule(
     codes: Iterable[str] = (),
     level: str = "day",
     payers: Iterable[str] = (),
+    default: bool = True,
 ) -> Callable[[Callable[[Context], pl.LazyFrame]], Callable[[Context], pl.LazyFrame]]:
     """Declare a rule. Metadata is validated here, when the module is imported."""
     if id in RULES:
@@ -151,6 +153,7 @@ def rule(
             codes=tuple(codes),
             level=level,
             payer_classes=tuple(payers),
+            default=default,
         )
         return fn
 
