@@ -117,9 +117,15 @@ def _normalise(
     def raw_text(canon: str) -> pl.Expr:
         return text(s[canon]) if canon in s else pl.lit(None, pl.String)
 
-    phase1 = df.with_row_index("_row", offset=1).select(
-        pl.lit(raw.name).alias("_file"),
-        pl.col("_row").cast(pl.Int64),
+    if "__row" in df.columns:  # a partition of a larger dataset keeps its source rows
+        src_file = pl.col("__file").cast(pl.String)
+        src_row = pl.col("__row").cast(pl.Int64)
+    else:
+        src_file = pl.lit(raw.name)
+        src_row = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+    phase1 = df.select(
+        src_file.alias("_file"),
+        src_row.alias("_row"),
         raw_text("claim_id").alias("_claim_raw"),
         text(s["patient_id"]).alias("patient_id"),
         text(s["dos"]).alias("_dos_raw"),
@@ -283,44 +289,58 @@ def _normalise(
     return clean, dq, notes
 
 
-def load(
-    paths: list[str],
+INTERNAL_COLUMNS = ("__file", "__row", "__part")
+
+
+def check_columns(raw: RawFile, overrides: dict[str, str | list[str]] | None) -> Mapping:
+    cols = [c for c in raw.frame.columns if c not in INTERNAL_COLUMNS]
+    folded = {"".join(ch for ch in c.lower() if ch.isalnum()) for c in cols}
+    if AGGREGATE_MARKERS & folded:
+        raise InputError(
+            f"{raw.name} is an aggregate file (per provider x code totals such as Tot_Srvcs), "
+            "not a charge-line export; line-level rules cannot run on it"
+        )
+    mapping = detect(cols, overrides)
+    missing = [c for c in REQUIRED if c not in mapping.single]
+    if missing:
+        if len(cols) == 1 and any(d in cols[0] for d in ",;\t|"):
+            raise InputError(
+                f"{raw.name}: could not split the header into columns (found one column "
+                f"'{cols[0][:60]}'); check the delimiter"
+            )
+        raise InputError(
+            f"{raw.name}: no column for {', '.join(missing)} "
+            f"(columns: {', '.join(cols[:25])}); name it in a --columns map.toml, "
+            f"e.g. {missing[0]} = \"<your column>\""
+        )
+    return mapping
+
+
+def present_fields(mapping: Mapping) -> set[str]:
+    have = {c for c in (*REQUIRED, *OPTIONAL_CANON) if mapping.has(c)}
+    if "unit_charge" in mapping.single:
+        have.add("charge")
+    return have
+
+
+def load_raw(
+    raws: list[tuple[RawFile, Path]],
     *,
     overrides: dict[str, str | list[str]] | None = None,
     payer_rules: list[tuple[str, list[str]]] | None = None,
     payer_exact: dict[str, str] | None = None,
     today: date | None = None,
 ) -> Ingested:
-    files = expand_paths(paths)
+    """Normalise frames already read (a file each, or a partition of a large dataset)."""
     today = today or date.today()
     cleans: list[pl.DataFrame] = []
     dqs: list[pl.DataFrame] = []
     infos: list[FileInfo] = []
     notes: list[str] = []
     present: set[str] | None = None
-    for path in files:
-        raw = read_file(path)
+    for raw, path in raws:
         notes.extend(raw.notes)
-        cols = raw.frame.columns
-        folded = {"".join(ch for ch in c.lower() if ch.isalnum()) for c in cols}
-        if AGGREGATE_MARKERS & folded:
-            raise InputError(
-                f"{raw.name} is an aggregate file (per provider x code totals such as Tot_Srvcs), "
-                "not a charge-line export; line-level rules cannot run on it"
-            )
-        mapping = detect(cols, overrides)
-        missing = [c for c in REQUIRED if c not in mapping.single]
-        if missing:
-            if len(cols) == 1 and any(d in cols[0] for d in ",;\t|"):
-                raise InputError(
-                    f"{raw.name}: could not split the header into columns (found one column "
-                    f"'{cols[0][:60]}'); check the delimiter"
-                )
-            raise InputError(
-                f"{raw.name}: no column for {', '.join(missing)} "
-                f"(columns: {', '.join(cols[:25])}); name it in a --columns map.toml, "
-                f"e.g. {missing[0]} = \"<your column>\""
-            )
+        mapping = check_columns(raw, overrides)
         if raw.frame.height == 0:
             raise InputError(f"{raw.name} has a header but no data rows; export the charges again")
         clean, dq, file_notes = _normalise(raw, mapping, payer_rules or [], payer_exact or {}, today)
@@ -333,13 +353,26 @@ def load(
                 raw.encoding, mapping.as_dict(),
             )
         )
-        have = {c for c in (*REQUIRED, *OPTIONAL_CANON) if mapping.has(c)}
-        if "unit_charge" in mapping.single:
-            have.add("charge")
+        have = present_fields(mapping)
         present = have if present is None else present & have
     lines = pl.concat(cleans, how="vertical_relaxed") if len(cleans) > 1 else cleans[0]
     dq = pl.concat(dqs) if len(dqs) > 1 else dqs[0]
     return Ingested(lines=lines, dq=dq, files=infos, present=present or set(), notes=notes)
 
 
-__all__ = ["DQ_RULES", "FileInfo", "Ingested", "load"]
+def load(
+    paths: list[str],
+    *,
+    overrides: dict[str, str | list[str]] | None = None,
+    payer_rules: list[tuple[str, list[str]]] | None = None,
+    payer_exact: dict[str, str] | None = None,
+    today: date | None = None,
+) -> Ingested:
+    """Read every file once and normalise it to canonical charge lines."""
+    raws = [(read_file(p), p) for p in expand_paths(paths)]
+    return load_raw(
+        raws, overrides=overrides, payer_rules=payer_rules, payer_exact=payer_exact, today=today
+    )
+
+
+__all__ = ["DQ_RULES", "FileInfo", "Ingested", "load", "load_raw"]

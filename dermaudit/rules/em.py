@@ -1,17 +1,129 @@
-"""Evaluation and management (office 99202-99215) with procedures."""
+"""Evaluation and management (office 99202-99215) with procedures.
+
+Shared helpers for the E/M, modifier and global-surgery families live here too
+(``modifiers.py`` and ``globalsurg.py`` import them): the line amount, the provider-level
+finding shape, and the "E/M-type code" test.
+
+Conventions used by every rule in these three modules:
+
+* Self-pay lines are not claims, so claim-correctness rules skip them (provider-level
+  utilisation metrics still count them).
+* Global days come from ``rulesets/codes.csv`` (``ctx.lines.global_days``), never from a list
+  in the code. A procedure is a code whose global period is 000, 010 or 090.
+* Rows from another file are never put in ``rows`` (row numbers are per file); a history
+  finding names the earlier line's date, code and row in its message instead.
+"""
 
 from __future__ import annotations
+
+from datetime import date
 
 import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, line_field, msg, rows_where, rule
+from .base import Context, all_dx_in, emit, line_field, line_rows, msg, rows_where, rule
 
 NCCI_CH1_EM = (
     "NCCI Policy Manual ch. I (E/M with procedures) and ch. III (integumentary), as quoted by "
     "AAPC and McKesson; global days from the CMS PFS RVU file (rulesets/codes.csv)."
 )
+
+NEW_TO_EST = {
+    "99201": "99211",
+    "99202": "99212",
+    "99203": "99213",
+    "99204": "99214",
+    "99205": "99215",
+}
+EST_CODES = ["99211", "99212", "99213", "99214", "99215"]
+NEW_CODES = ["99202", "99203", "99204", "99205"]
+PROC_GLOBALS = ["000", "010", "090"]
+PREVENTIVE_FAMILIES = ["em_preventive", "vaccine_admin"]
+G2211_PAYABLE = date(2024, 1, 1)
+G2211_PREVENTIVE_EXCEPTION = date(2025, 1, 1)
+EM_2021 = date(2021, 1, 1)
+
+NOT_SELF_PAY = pl.col("payer_class") != "self_pay"
+
+
+# ---- shared helpers (also used by modifiers.py and globalsurg.py) ---------------------------
+
+
+def line_amount() -> pl.Expr:
+    """2025 national fee x units; the line's charge when the code has no national fee."""
+    return pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge"))
+
+
+def em_type() -> pl.Expr:
+    """E/M-type code: office E/M, any E/M family in codes.csv, or a code in 99202-99499."""
+    return (
+        pl.col("is_em")
+        | pl.col("family").str.starts_with("em_").fill_null(False)
+        | pl.col("cpt").str.contains(r"^99[2-4]\d\d$").fill_null(False)
+    )
+
+
+def is_procedure() -> pl.Expr:
+    """A code with a 000/010/090 global period (from codes.csv)."""
+    return pl.col("global_days").is_in(PROC_GLOBALS).fill_null(False)
+
+
+def fee_of(ctx: Context, code: pl.Expr) -> pl.Expr:
+    """2025 national fee of the code held in an expression (null when not in codes.csv)."""
+    return code.replace_strict(ctx.ref.fees, default=None, return_dtype=pl.Float64)
+
+
+def pct(x: pl.Expr) -> pl.Expr:
+    return (x * 100).round(1).cast(pl.String)
+
+
+def provider_frame(supporting: pl.LazyFrame, **aggs: pl.Expr) -> pl.LazyFrame:
+    """Group supporting lines (``_file``, ``_row``, ``provider``) into one row per provider.
+
+    ``rows`` = the first 20 supporting rows of the provider's first file (row numbers are per
+    file), and the finding-key columns the provider level leaves empty.
+    """
+    first_file = pl.col("_file").first()
+    return (
+        supporting.sort("_file", "_row")
+        .group_by("provider")
+        .agg(
+            first_file.alias("_file"),
+            pl.col("_row").filter(pl.col("_file") == first_file).head(20).alias("sup_rows"),
+            **aggs,
+        )
+        .with_columns(
+            pl.lit(None, pl.String).alias("claim_id"),
+            pl.lit(None, pl.String).alias("patient_id"),
+            pl.lit(None, pl.Date).alias("dos"),
+            pl.lit(None, pl.String).alias("payer_class"),
+        )
+    )
+
+
+def same_file_rows(other_file: str, other_rows: str) -> pl.Expr:
+    """The line's own row plus another line's rows when those are in the same file."""
+    return (
+        pl.when(pl.col(other_file) == pl.col("_file"))
+        .then(pl.concat_list(pl.col("_row"), pl.col(other_rows)))
+        .otherwise(pl.concat_list(pl.col("_row")))
+        .list.unique()
+        .list.sort()
+    )
+
+
+def day_procedures(ctx: Context, globals_: list[str]) -> pl.LazyFrame:
+    """Per same-day key: rows, codes and file of the procedures with the given global days."""
+    return (
+        ctx.lines.filter(pl.col("global_days").is_in(globals_).fill_null(False))
+        .group_by(DAY_KEY)
+        .agg(
+            pl.col("_file").first().alias("p_file"),
+            pl.col("_row").sort().alias("p_rows"),
+            pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("p_codes"),
+        )
+    )
 
 
 def _minor_procs(ctx: Context) -> pl.LazyFrame:
@@ -26,6 +138,9 @@ def _minor_procs(ctx: Context) -> pl.LazyFrame:
         .list.join(" ")
         .alias("proc_codes"),
     )
+
+
+# ---- EM-001 ---------------------------------------------------------------------------------
 
 
 @rule(
@@ -66,13 +181,1165 @@ def em_001(ctx: Context) -> pl.LazyFrame:
         rows=pl.concat_list(pl.col("_row"), pl.col("proc_rows")).list.unique(maintain_order=True),
         codes=msg(pl.col("cpt"), " + ", pl.col("proc_codes")),
         message=msg(
-            pl.col("cpt"), " billed without modifier 25 on the same day as minor procedure(s) ",
+            pl.col("cpt"),
+            " billed without modifier 25 on the same day as minor procedure(s) ",
             pl.col("proc_codes"),
         ),
         suggestion=msg(
-            "append modifier 25 to ", pl.col("cpt"),
+            "append modifier 25 to ",
+            pl.col("cpt"),
             " if the visit was significant and separately identifiable (documented); "
             "otherwise do not bill the E/M",
         ),
         amount=pl.col("fee"),
     )
+
+
+# ---- EM-002 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-002",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    level="provider",
+    title="Modifier-25 utilisation outlier (provider)",
+    flags="""
+A rendering provider who billed an office E/M with modifier 25 at more than the review
+trigger (rulesets/benchmarks.toml em25_with_procedure_review_threshold, 90% by default) of
+his or her encounters with a 000/010-global procedure. Only providers with at least
+em25_min_procedure_encounters (20 by default, rulesets/benchmarks_em.toml) procedure
+encounters in the data are measured; one finding per provider.
+""",
+    why="""
+Modifier 25 on nearly every procedure visit is the pattern OIG and payers audit: the
+decision to perform a minor procedure is part of the procedure, and only a significant,
+separately identifiable E/M may be added. OIG (2025) found about 61.5% of Medicare-paid
+dermatology E/M claims (2019-2020) had a same-day minor procedure and that 10 of 100 sampled
+E/M services did not meet requirements; a 2016 commentary citing AMA RUC data put the typical
+rate near 70% of biopsy/destruction encounters and reported record requests at 100%.
+""",
+    example="DrA: 99213-25 or 99214-25 on 38 of 40 days with 17000, 11102 or 11300 (95%).",
+    compliant=(
+        "E/M-25 only at visits that addressed a separate problem (e.g. psoriasis follow-up with "
+        "a same-day AK destruction); 17000 alone when the visit was only the decision to treat."
+    ),
+    source=(
+        "HHS-OIG 2025 'Dermatology Providers Generally Met Medicare Requirements for E/M "
+        "Services Performed on Same Day as Minor Surgical Procedures'; HHS-OIG OEI-07-03-00470 "
+        "'Use of Modifier 25' (2005); Cutis/MDedge 2016 commentary (AMA RUC/RBRVS data); NCCI "
+        "Policy Manual ch. I. Thresholds: rulesets/benchmarks.toml and benchmarks_em.toml."
+    ),
+    amount="None: a utilisation rate is not an overpayment by itself (amount left empty).",
+    limits="""
+The review trigger is our own choice (U), not a payer limit; the OIG figure is a share of
+E/M claims and is shown as context. All payers are counted together (the OIG data are
+Medicare). A provider whose patients mostly come for chronic disease management with
+incidental procedures may legitimately run high; the finding asks for a note sample, not a
+refund.
+""",
+)
+def em_002(ctx: Context) -> pl.LazyFrame:
+    ref = ctx.ref
+    min_n = ref.bench("em25_min_procedure_encounters")
+    thr = ref.bench("em25_with_procedure_review_threshold")
+    oig = ref.bench("oig_2025_same_day_em_share")
+    typical = ref.bench("em25_typical_share_biopsy_destruction")
+    days = ctx.days.with_columns(
+        rows_where(line_field("is_em") & line_field("m25")).alias("em25_rows"),
+    )
+    proc_days = days.filter(pl.col("has_minor")).with_columns(
+        (pl.col("em25_rows").list.len() > 0).alias("with25"),
+    )
+    per = proc_days.group_by("provider").agg(pl.len().alias("n"), pl.col("with25").sum().alias("k"))
+    # E/M-line view: share of the provider's office E/M lines that are E/M-25 on a procedure day
+    em = ctx.lines.filter(pl.col("is_em")).join(
+        ctx.days.select(*DAY_KEY, "has_minor"), on=DAY_KEY, how="left"
+    )
+    em_share = em.group_by("provider").agg(
+        pl.len().alias("em_n"),
+        (pl.col("m25") & pl.col("has_minor").fill_null(False)).sum().alias("em_k"),
+    )
+    support = (
+        proc_days.filter(pl.col("with25"))
+        .select("_file", "provider", pl.col("em25_rows").alias("_row"))
+        .explode("_row")
+    )
+    frame = (
+        provider_frame(support)
+        .join(per, on="provider", how="inner")
+        .join(em_share, on="provider", how="left")
+        .with_columns((pl.col("k") / pl.col("n")).alias("rate"))
+        .filter((pl.col("n") >= min_n) & (pl.col("rate") > thr))
+    )
+    return emit(
+        frame,
+        rows=pl.col("sup_rows"),
+        codes=pl.lit("office E/M-25 with 000/010 procedures"),
+        message=msg(
+            pl.col("provider"),
+            " billed an office E/M with modifier 25 at ",
+            pl.col("k"),
+            " of ",
+            pl.col("n"),
+            " encounters with a 000/010-global procedure (",
+            pct(pl.col("rate")),
+            f"%), above the {thr:.0%} review trigger (dermaudit threshold, U); ",
+            pct(pl.col("em_k") / pl.col("em_n")),
+            "% of the provider's ",
+            pl.col("em_n"),
+            " office E/M lines were E/M-25 on a procedure day, vs about "
+            f"{oig:.1%} of Medicare-paid dermatology E/M claims with a same-day minor procedure "
+            f"(HHS-OIG 2025) and a typical ~{typical:.0%} of biopsy/premalignant-destruction "
+            "encounters (Cutis/MDedge 2016, weak source)",
+        ),
+        suggestion=msg(
+            "pull a sample of ",
+            pl.col("provider"),
+            "'s E/M-25 notes and confirm each documents a "
+            "significant, separately identifiable problem beyond the decision to do the "
+            "procedure; bill the procedure alone (no E/M) where it does not",
+        ),
+        amount=pl.lit(None, pl.Float64),
+    )
+
+
+# ---- EM-003 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-003",
+    severity=Severity.REVIEW,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Modifier-25 E/M whose only diagnoses are the procedure's",
+    requires=("dx",),
+    flags="""
+An office E/M with modifier 25 on the same day as a 000/010-global procedure when every
+diagnosis on the E/M line is also a diagnosis of the procedure line(s) - the visit addressed
+no problem other than the one treated. Encounters where every line repeats the same list of
+two or more diagnoses (a claim-level diagnosis export) are not judged.
+""",
+    why="""
+NCCI does not require a different diagnosis for a 25-modified E/M, but an E/M that addressed
+only the lesion that was then treated is usually the pre-procedure evaluation, which the
+procedure already pays for. Payers and OIG sample exactly this pattern.
+""",
+    example=(
+        "99213-25 (L57.0) + 17000 (L57.0): one problem, actinic keratosis, treated the same day."
+    ),
+    compliant=(
+        "17000 alone for the AK; 99213-25 + 17000 when the visit also managed, e.g., psoriasis "
+        "(L40.0) or a new changing nevus that was not treated."
+    ),
+    source=(
+        "NCCI Policy Manual ch. I (modifier 25; different diagnosis not required) as quoted by "
+        "AAPC; Cutis 'One Diagnosis and Modifier -25'; HHS-OIG 2025 dermatology E/M audit."
+    ),
+    amount=(
+        "2025 national fee of the E/M line (what is at stake if the visit is found not separate)."
+    ),
+    limits="""
+A single diagnosis can still carry a separately identifiable E/M (e.g. a new patient with
+extensive AKs who also needed a full-skin work-up and counselling); this is a review prompt.
+When the export repeats the claim's diagnoses on every line, the E/M's own problems cannot be
+told apart, so such encounters are only judged when they have a single diagnosis.
+""",
+)
+def em_003(ctx: Context) -> pl.LazyFrame:
+    lines = ctx.lines.filter(NOT_SELF_PAY)
+    procs = (
+        lines.filter(pl.col("global_days").is_in(["000", "010"]).fill_null(False))
+        .group_by(DAY_KEY)
+        .agg(
+            pl.col("_row").sort().alias("p_rows"),
+            pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("p_codes"),
+            pl.col("dx").explode().unique().alias("p_dx"),
+        )
+    )
+    day_sig = lines.group_by(DAY_KEY).agg(
+        pl.col("dx").list.sort().list.join("|").n_unique().alias("n_sig"),
+        pl.col("dx").explode().drop_nulls().n_unique().alias("n_dx"),
+    )
+    em = lines.filter(pl.col("is_em") & pl.col("m25") & (pl.col("dx").list.len() > 0))
+    j = (
+        em.join(procs, on=DAY_KEY, how="inner")
+        .join(day_sig, on=DAY_KEY, how="left")
+        .filter(
+            (pl.col("dx").list.set_difference(pl.col("p_dx")).list.len() == 0)
+            & ((pl.col("n_dx") == 1) | (pl.col("n_sig") > 1))
+        )
+    )
+    return emit(
+        j,
+        rows=pl.concat_list(pl.col("_row"), pl.col("p_rows")).list.unique().list.sort(),
+        codes=msg(pl.col("cpt"), "-25 + ", pl.col("p_codes")),
+        message=msg(
+            pl.col("cpt"),
+            "-25 carries only the diagnosis(es) ",
+            pl.col("dx").list.join(" "),
+            " of the same-day procedure(s) ",
+            pl.col("p_codes"),
+            ": no separate problem is coded for the visit",
+        ),
+        suggestion=msg(
+            "check the note: if the visit only led to the decision to treat, bill ",
+            pl.col("p_codes"),
+            " without ",
+            pl.col("cpt"),
+            "; if a separate problem was managed, code that problem's diagnosis on the E/M line",
+        ),
+        amount=pl.col("fee"),
+    )
+
+
+# ---- EM-004 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-004",
+    severity=Severity.DENIAL,
+    confidence=Confidence.S,
+    money=Money.EITHER,
+    title="Modifier 57 on an E/M when the day has only minor procedures",
+    flags="""
+An office E/M with modifier 57 (decision for surgery) on a day whose procedures for the same
+patient and provider all have 000 or 010 global periods, and with no 090 procedure on the
+same or the next day.
+""",
+    why="""
+Modifier 57 is for the visit at which the decision for major (090-day) surgery was made, on
+the day of or the day before surgery. For 000/010 procedures the decision is part of the
+procedure; a separate visit is reported with 25 instead, so a 57 on a minor-procedure day is
+denied or, if paid, paid in error.
+""",
+    example="99214-57 + 11102 (tangential biopsy, 000 global) on the same day.",
+    compliant="99214-25 + 11102 when the visit was separately identifiable; otherwise 11102 alone.",
+    source=NCCI_CH1_EM + " Modifier 57 per NCCI text quoted by McKesson/MDedge (derm_rules.md §4).",
+    amount="2025 national fee of the E/M line (denied or paid in error).",
+    limits="""
+Global days come from rulesets/codes.csv. A 090 procedure by the same provider on the same or
+next day clears the E/M, even if the 57 was really for the minor procedure.
+""",
+)
+def em_004(ctx: Context) -> pl.LazyFrame:
+    em = ctx.lines.filter(pl.col("is_em") & pl.col("m57") & NOT_SELF_PAY)
+    minor_only = ctx.days.filter(pl.col("has_minor") & ~pl.col("has_major")).select(DAY_KEY)
+    major_next = (
+        ctx.lines.filter(pl.col("global_days") == "090")
+        .select("patient_id", "provider", (pl.col("dos") - pl.duration(days=1)).alias("dos"))
+        .unique()
+    )
+    procs = day_procedures(ctx, ["000", "010"])
+    j = (
+        em.join(minor_only, on=DAY_KEY, how="semi")
+        .join(major_next, on=DAY_KEY, how="anti")
+        .join(procs, on=DAY_KEY, how="inner")
+    )
+    return emit(
+        j,
+        rows=same_file_rows("p_file", "p_rows"),
+        codes=msg(pl.col("cpt"), "-57 + ", pl.col("p_codes")),
+        message=msg(
+            pl.col("cpt"),
+            " carries modifier 57 (decision for major surgery) but the day's procedures (",
+            pl.col("p_codes"),
+            ") have 000/010 global periods and no 090 procedure follows",
+        ),
+        suggestion=msg(
+            "replace 57 with 25 on ",
+            pl.col("cpt"),
+            " if the visit was significant and separately identifiable; otherwise bill ",
+            pl.col("p_codes"),
+            " alone",
+        ),
+        amount=pl.col("fee"),
+    )
+
+
+# ---- EM-005 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-005",
+    severity=Severity.DENIAL,
+    confidence=Confidence.S,
+    money=Money.UNDER,
+    title="E/M on the day of or day before a 090 procedure without 57",
+    flags="""
+An office E/M by the same provider for the same patient on the day of, or the day before, a
+procedure with a 090 global period (e.g. adjacent tissue transfer 14000-14302, vascular
+destruction 17106-17108, 13160, dermabrasion, blepharoplasty), when the E/M carries neither
+57 nor 25.
+""",
+    why="""
+The 090 global package includes the pre-operative visit on the day before and the day of
+surgery. The visit at which the decision for surgery was made is payable only with
+modifier 57 (an unrelated problem on those days takes 25); without either modifier the E/M
+is denied as part of the surgery.
+""",
+    example="99214 on 2025-03-03, then 14040 on 2025-03-04, same provider, no modifiers.",
+    compliant="99214-57 on 2025-03-03 (the decision-for-surgery visit) + 14040 on 2025-03-04.",
+    source=NCCI_CH1_EM + " Modifier 57 per NCCI text quoted by McKesson/MDedge (derm_rules.md §4).",
+    amount="2025 national fee of the E/M line (denied without the modifier).",
+    limits="""
+If the decision for surgery had been made at an earlier visit, the day-before E/M really is a
+routine pre-operative visit and is correctly unpaid; the finding then only asks to check it.
+The day-before check looks across files of the same scan.
+""",
+)
+def em_005(ctx: Context) -> pl.LazyFrame:
+    em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m57") & ~pl.col("m25") & NOT_SELF_PAY)
+    majors = day_procedures(ctx, ["090"]).rename({"dos": "p_dos"})
+    same = em.join(majors.with_columns(pl.col("p_dos").alias("dos")), on=DAY_KEY, how="inner")
+    before = em.join(
+        majors.with_columns((pl.col("p_dos") - pl.duration(days=1)).alias("dos")),
+        on=DAY_KEY,
+        how="inner",
+    )
+    j = (
+        pl.concat([same, before], how="vertical")
+        .sort("_file", "_row", "p_dos")
+        .unique(subset=["_file", "_row"], keep="first", maintain_order=True)
+    )
+    when = (
+        pl.when(pl.col("p_dos") == pl.col("dos"))
+        .then(pl.lit("the same day as"))
+        .otherwise(pl.lit("the day before"))
+    )
+    return emit(
+        j,
+        rows=same_file_rows("p_file", "p_rows"),
+        codes=msg(pl.col("cpt"), " + ", pl.col("p_codes")),
+        message=msg(
+            pl.col("cpt"),
+            " billed without 57 or 25 on ",
+            when,
+            " 090-global procedure(s) ",
+            pl.col("p_codes"),
+            " (",
+            pl.col("p_dos"),
+            "): it falls inside the surgical package",
+        ),
+        suggestion=msg(
+            "append 57 to ",
+            pl.col("cpt"),
+            " if this visit made the decision for ",
+            pl.col("p_codes"),
+            " (25 if it addressed an unrelated problem); otherwise do not bill it",
+        ),
+        amount=pl.col("fee"),
+    )
+
+
+# ---- EM-006 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-006",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    level="history",
+    title="New-patient E/M for a patient seen by the same provider within 3 years",
+    flags="""
+A new-patient office E/M (99202-99205; 99201 before 2021) when the same patient had any
+face-to-face service (any line except pathology readings) from the same rendering provider
+on an earlier date within the 3 years before it, anywhere in the scanned files.
+""",
+    why="""
+A patient who received a professional service from the same physician (or a same-specialty
+physician of the same group) in the past 3 years is established, and the established codes
+pay less: 99204 is $163.35 vs 99214 $125.18 (2025 national). Billing new-patient codes for
+established patients is an overpayment.
+""",
+    example="99213 on 2024-05-10, then 99204 on 2025-03-04: same patient, same provider.",
+    compliant="99214 on 2025-03-04 (established patient, same level of decision making).",
+    source=(
+        "CPT new vs established patient definition (3-year rule; same physician or same "
+        "specialty/subspecialty in the group), as published by AAD (Cracking the Code) and "
+        "nextstepsinderm; CMS Claims Processing Manual ch. 12 §30.6.7 (not read here)."
+    ),
+    amount=(
+        "2025 national fee of the new-patient code minus that of the established code of the same"
+        " level."
+    ),
+    limits="""
+Confidence U (the 3-year rule is standard but not verified here). Only a service found in the
+data proves a patient established: a file covering less than 3 years cannot prove a patient
+is new, so established codes are never questioned. Services by other providers of the same
+group and specialty also make a patient established but are not checked (the export rarely
+carries specialty), so the rule under-reports. Pathology lines are skipped (not face to face).
+""",
+)
+def em_006(ctx: Context) -> pl.LazyFrame:
+    new = ctx.lines.filter(pl.col("cpt").is_in(list(NEW_TO_EST)) & NOT_SELF_PAY).sort("dos")
+    prior = (
+        ctx.lines.filter(pl.col("family") != "pathology")
+        .sort("_file", "_row")
+        .group_by("patient_id", "provider", "dos")
+        .agg(
+            pl.col("_file").first().alias("prev_file"),
+            pl.col("_row").first().alias("prev_row"),
+            pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("prev_codes"),
+        )
+        .with_columns(pl.col("dos").alias("prev_dos"))
+        .sort("dos")
+    )
+    j = new.join_asof(
+        prior,
+        on="dos",
+        by=["patient_id", "provider"],
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    ).filter(
+        pl.col("prev_dos").is_not_null() & (pl.col("prev_dos") >= pl.col("dos").dt.offset_by("-3y"))
+    )
+    est = pl.col("cpt").replace_strict(NEW_TO_EST, default=None)
+    return emit(
+        j,
+        rows=same_file_rows("prev_file", "prev_row"),
+        codes=pl.col("cpt"),
+        message=msg(
+            pl.col("cpt"),
+            " (new patient) billed although ",
+            pl.col("provider"),
+            " saw the patient on ",
+            pl.col("prev_dos"),
+            " (",
+            pl.col("prev_codes"),
+            ", ",
+            pl.col("prev_file"),
+            " row ",
+            pl.col("prev_row"),
+            "), within 3 years: the patient is established",
+        ),
+        suggestion=msg(
+            "bill the established-patient code of the same level (",
+            est,
+            " instead of ",
+            pl.col("cpt"),
+            ")",
+        ),
+        amount=(pl.col("fee") - fee_of(ctx, est)).clip(0),
+    )
+
+
+# ---- EM-007 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-007",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    title="More than one office E/M for one patient, provider and day",
+    flags="""
+Two or more office E/M units (99202-99215, as separate lines or units > 1) for the same
+patient, rendering provider and date of service.
+""",
+    why="""
+Office visits on one date by one practitioner are reported as a single E/M whose level
+reflects the combined decision making or total time of the day. A second E/M line is
+either a duplicate or a split visit, and is paid in error if not denied.
+""",
+    example="99213 + 99214 for P1 with DrA on 2025-03-04.",
+    compliant="One E/M for the day at the level the combined work supports, e.g. 99214 x1.",
+    source=(
+        "CPT office E/M guidelines (total time on the date of the encounter, 2021+); CMS Claims "
+        "Processing Manual Pub. 100-04 ch. 12 §30.6 (one visit per day per practitioner; not "
+        "read verbatim here)."
+    ),
+    amount="2025 national fees of every E/M unit beyond the highest-paid one.",
+    limits="""
+Confidence U. Two genuinely separate visits on one day (e.g. morning clinic and an evening
+return for a complication) exist but are rare and are still usually combined for office E/M.
+""",
+)
+def em_007(ctx: Context) -> pl.LazyFrame:
+    em = (
+        ctx.lines.filter(pl.col("is_em") & NOT_SELF_PAY)
+        .with_columns((pl.col("fee") * pl.col("units")).alias("amt"))
+        .sort("fee", "_row", descending=[True, False], nulls_last=True, maintain_order=True)
+        .group_by(DAY_KEY)
+        .agg(
+            pl.col("_file").first(),
+            pl.col("claim_id").first(),
+            pl.col("payer_class").first(),
+            pl.col("_row").sort().alias("em_rows"),
+            pl.col("cpt").first().alias("keep"),
+            pl.col("cpt").str.join(" + ").alias("all_codes"),
+            pl.col("units").sum().alias("n"),
+            pl.col("amt").sum().alias("total"),
+            pl.col("fee").first().alias("top_fee"),
+        )
+        .filter(pl.col("n") > 1)
+    )
+    return emit(
+        em,
+        rows=pl.col("em_rows"),
+        codes=pl.col("all_codes"),
+        message=msg(
+            pl.col("n"),
+            " office E/M units (",
+            pl.col("all_codes"),
+            ") for one patient, provider and day; only one office E/M is reported per day",
+        ),
+        suggestion=msg(
+            "bill one office E/M for the day at the level the combined work supports (e.g. ",
+            pl.col("keep"),
+            " x1) and remove the other line(s)",
+        ),
+        amount=(pl.col("total") - pl.col("top_fee")).clip(0),
+    )
+
+
+# ---- EM-008 ---------------------------------------------------------------------------------
+
+
+def _level_metric(
+    ctx: Context,
+    em: pl.LazyFrame,
+    label: str,
+    denom_codes: list[str],
+    high_codes: list[str],
+    bench_key: str | None,
+    bench_text: str,
+) -> pl.LazyFrame:
+    """Per provider: high-level share among ``denom_codes`` vs a benchmark or the practice peers.
+
+    Returns provider, text (empty when not flagged), flagged, and the high-level rows.
+    """
+    min_n = ctx.ref.bench("em_level_min_visits")
+    factor = ctx.ref.bench("em_level_high_share_factor")
+    z = ctx.ref.bench("em_level_outlier_sd")
+    sub = em.filter(pl.col("cpt").is_in(denom_codes))
+    per = sub.group_by("provider").agg(
+        pl.col("units").sum().alias("n"),
+        pl.col("units").filter(pl.col("cpt").is_in(high_codes)).sum().alias("k"),
+    )
+    if bench_key is not None and bench_key in ctx.ref.benchmarks:
+        b = ctx.ref.bench(bench_key)
+        src = ctx.ref.bench_source(bench_key) or bench_key
+        per = per.with_columns(
+            pl.lit(b).alias("bench"),
+            pl.lit(f"{bench_text} benchmark {b:.1%} ({src})").alias("bench_txt"),
+            pl.lit(True).alias("bench_ok"),
+        )
+    elif bench_key is None:  # pre-2021: the weak 2018 dermatology figure
+        key = "em_2018_99214_share_of_99213_99214"
+        b = ctx.ref.bench(key)
+        per = per.with_columns(
+            pl.lit(b).alias("bench"),
+            pl.lit(f"2018 dermatology share {b:.0%} ({ctx.ref.bench_source(key)}; weak)").alias(
+                "bench_txt"
+            ),
+            pl.lit(True).alias("bench_ok"),
+        )
+    else:  # no specialty benchmark configured: compare with the rest of the practice
+        tot_n, tot_k = pl.col("n").sum(), pl.col("k").sum()
+        peer_n = tot_n - pl.col("n")
+        per = per.with_columns(
+            ((tot_k - pl.col("k")) / peer_n).alias("bench"),
+            msg(
+                "the other providers in this data (",
+                pct((tot_k - pl.col("k")) / peer_n),
+                "% of ",
+                peer_n,
+                "; no specialty benchmark configured)",
+            ).alias("bench_txt"),
+            (peer_n >= min_n).alias("bench_ok"),
+        )
+    share = pl.col("k") / pl.col("n")
+    se = (pl.col("bench") * (1 - pl.col("bench")) / pl.col("n")).sqrt()
+    flagged = (
+        pl.col("bench_ok")
+        & (pl.col("n") >= min_n)
+        & (pl.col("bench") > 0)
+        & (share > factor * pl.col("bench"))
+        & (share > pl.col("bench") + z * se)
+    ).fill_null(False)
+    rows = sub.filter(pl.col("cpt").is_in(high_codes)).select("provider", "_file", "_row")
+    out = per.with_columns(
+        flagged.alias("flagged"),
+        msg(
+            label,
+            ": ",
+            pl.col("k"),
+            " of ",
+            pl.col("n"),
+            " (",
+            pct(share),
+            "%) vs ",
+            pl.col("bench_txt"),
+        ).alias("text"),
+    ).filter(pl.col("flagged"))
+    return rows.join(out.select("provider", "text"), on="provider", how="inner")
+
+
+@rule(
+    "EM-008",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    level="provider",
+    title="High-level office E/M share outlier (provider)",
+    flags="""
+A rendering provider whose share of high-level office visits - 99214+99215 among established
+visits (99211-99215), 99204+99205 among new visits (99202-99205), for dates from 2021-01-01 -
+is more than em_level_high_share_factor (1.5x) the comparison share and also more than
+em_level_outlier_sd (2) binomial standard errors above it. The comparison is a specialty
+share configured in rulesets (em_specialty_high_share_established / _new), otherwise the rest
+of the providers in the same data. For dates before 2021 the provider's 99214 share of
+99213+99214 is compared with a weak 2018 dermatology figure. At least em_level_min_visits
+(20) visits of the kind are needed; one finding per provider.
+""",
+    why="""
+Payers and OIG profile E/M levels against specialty peers; a provider far above them draws
+record requests. Since 2021 the level rests on medical decision making or total time, which a
+charge file cannot show, so this is a prompt to audit a sample of notes.
+""",
+    example=(
+        "DrB: 99214+99215 on 70 of 100 established visits while the rest of the practice bills 30%."
+    ),
+    compliant=(
+        "Levels that follow documented MDM or total time; a note audit shows whether 70% is right."
+    ),
+    source=(
+        "derm_rules.md §5.4 (how to build a dermatology E/M benchmark from CMS Medicare Physician "
+        "& Other Practitioners data; 2021 office E/M revision); HHS-OIG OEI-04-10-00180 (2012) "
+        "on E/M coding trends; thresholds in rulesets/benchmarks.toml and benchmarks_em.toml."
+    ),
+    amount="None: a level distribution is not an overpayment by itself (amount left empty).",
+    limits="""
+No verified post-2021 dermatology distribution ships with dermaudit, so without a configured
+benchmark the comparison is the practice's own other providers: a one-provider practice, or
+one whose providers all code alike, gets no finding. The pre-2021 figure is a weak secondary
+source. Case mix (e.g. a Mohs surgeon, a medical-dermatology clinic) legitimately moves the
+share. When a file spans 2020 and 2021, the two E/M rule eras are measured separately and
+reported together in the provider's one finding.
+""",
+)
+def em_008(ctx: Context) -> pl.LazyFrame:
+    em = ctx.lines.filter(pl.col("is_em"))
+    modern = em.filter(pl.col("dos") >= EM_2021)
+    old = em.filter(pl.col("dos") < EM_2021)
+    parts = [
+        _level_metric(
+            ctx,
+            modern,
+            "established 99214+99215",
+            EST_CODES,
+            ["99214", "99215"],
+            "em_specialty_high_share_established",
+            "specialty",
+        ),
+        _level_metric(
+            ctx,
+            modern,
+            "new 99204+99205",
+            NEW_CODES,
+            ["99204", "99205"],
+            "em_specialty_high_share_new",
+            "specialty",
+        ),
+        _level_metric(
+            ctx,
+            old,
+            "before 2021, 99214 of 99213+99214",
+            ["99213", "99214"],
+            ["99214"],
+            None,
+            "",
+        ),
+    ]
+    support = pl.concat(parts, how="vertical")
+    frame = provider_frame(support, texts=pl.col("text").unique(maintain_order=True).str.join("; "))
+    return emit(
+        frame,
+        rows=pl.col("sup_rows"),
+        codes=pl.lit("99214 99215 99204 99205"),
+        message=msg(
+            pl.col("provider"),
+            " bills a high share of high-level office visits: ",
+            pl.col("texts"),
+        ),
+        suggestion=msg(
+            "audit a sample of ",
+            pl.col("provider"),
+            "'s 99214/99215 (and 99204/99205) notes "
+            "against the MDM or total-time requirements; rebill at the supported level where "
+            "they fall short",
+        ),
+        amount=pl.lit(None, pl.Float64),
+    )
+
+
+# ---- EM-009 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-009",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    title="Highest-level office E/M with only minor or benign diagnoses",
+    requires=("dx",),
+    flags="""
+99205 or 99215 whose diagnoses (the E/M line's own, or the encounter's when the line has
+none) all belong to the MINOR_BENIGN group in rulesets/icd10_groups.csv: seborrheic
+keratosis, melanocytic nevus, skin tag, viral wart, skin-cancer screening, history of skin
+cancer.
+""",
+    why="""
+High-complexity decision making needs high-risk management or a severe problem; AAD's worked
+examples put a benign-lesion or screening visit at straightforward or low. A level-5 visit
+for such problems only is an overcoding pattern unless total time supports it.
+""",
+    example="99215 with L82.1 and D22.5 only (seborrheic keratosis and a benign nevus).",
+    compliant=(
+        "99212 or 99213 for benign lesions addressed with reassurance or a minor procedure "
+        "decision."
+    ),
+    source=(
+        "AMA 2021 office E/M MDM levels as taught by AAD ('Cracking the code' E/M 2021 parts 1-4; "
+        "AAD 2021 E/M FAQ worked examples); derm_rules.md EM-009 (heuristic, U)."
+    ),
+    amount=(
+        "2025 national fee of the billed code minus that of the low-MDM code (99213/99203), a "
+        "conservative estimate."
+    ),
+    limits="""
+Heuristic (U): a level can be chosen by total time (40+ minutes for 99215 from 2024), which a
+charge file does not show, and a diagnosis list can omit the problem that drove the MDM.
+Review only.
+""",
+)
+def em_009(ctx: Context) -> pl.LazyFrame:
+    minor = ctx.ref.dx_prefixes("MINOR_BENIGN")
+    top = {"99215": "99213", "99205": "99203"}
+    em = (
+        ctx.lines.filter(pl.col("cpt").is_in(list(top)) & NOT_SELF_PAY)
+        .join(ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx")), on=DAY_KEY, how="left")
+        .with_columns(
+            pl.when(pl.col("dx").list.len() > 0)
+            .then(pl.col("dx"))
+            .otherwise(pl.col("day_dx"))
+            .alias("use_dx")
+        )
+        .filter(all_dx_in(minor, "use_dx"))
+    )
+    low = pl.col("cpt").replace_strict(top, default=None)
+    return emit(
+        em,
+        rows=line_rows(),
+        codes=pl.col("cpt"),
+        message=msg(
+            pl.col("cpt"),
+            " (highest level) with only minor/benign diagnoses: ",
+            pl.col("use_dx").list.join(" "),
+        ),
+        suggestion=msg(
+            "check the note's MDM or total time; for benign lesions or screening alone bill the "
+            "supported level (usually ",
+            low,
+            " or lower) instead of ",
+            pl.col("cpt"),
+        ),
+        amount=(pl.col("fee") - fee_of(ctx, low)).clip(0),
+    )
+
+
+# ---- EM-010 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-010",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    title="99211 on the same day as a procedure",
+    flags="""
+99211 (a minimal visit that may not need the physician) on the same day, for the same
+patient and rendering provider, as a procedure with a 000, 010 or 090 global period.
+""",
+    why="""
+A nurse-level visit on a procedure day is almost always the pre- or post-procedure work that
+the procedure already pays for; 99211 is rarely separately payable with a procedure.
+""",
+    example="99211 + 11900 (intralesional injection) on the same day.",
+    compliant="11900 alone.",
+    source=NCCI_CH1_EM + " derm_rules.md EM-010 (U).",
+    amount="2025 national fee of 99211 x units.",
+    limits=(
+        "Confidence U: a genuinely separate nurse visit (e.g. a blood-pressure recheck ordered by"
+        " another problem) is possible."
+    ),
+)
+def em_010(ctx: Context) -> pl.LazyFrame:
+    em = ctx.lines.filter((pl.col("cpt") == "99211") & NOT_SELF_PAY)
+    procs = day_procedures(ctx, PROC_GLOBALS)
+    j = em.join(procs, on=DAY_KEY, how="inner")
+    return emit(
+        j,
+        rows=same_file_rows("p_file", "p_rows"),
+        codes=msg("99211 + ", pl.col("p_codes")),
+        message=msg("99211 billed on the same day as procedure(s) ", pl.col("p_codes")),
+        suggestion=msg(
+            "bill ",
+            pl.col("p_codes"),
+            " without 99211 unless the note documents a separate "
+            "visit for another problem (then 99211-25)",
+        ),
+        amount=line_amount(),
+    )
+
+
+# ---- EM-011 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-011",
+    severity=Severity.DENIAL,
+    confidence=Confidence.S,
+    money=Money.EITHER,
+    title="Office E/M for a routine skin-cancer screening billed to Medicare",
+    requires=("payer", "dx"),
+    payers=("medicare_ffs",),
+    flags="""
+An office E/M billed to Medicare fee-for-service without GY or GA whose diagnoses (the E/M
+line's own, or the encounter's when the line has none) are only Z12.83 (skin-cancer
+screening): denial. When they are only screening/history codes (Z85.820, Z85.828, Z80.8,
+with or without Z12.83) the finding is a review.
+""",
+    why="""
+Routine screening examinations are excluded from Medicare by statute (Social Security Act
+§1862(a)(7)). A screening-only visit billed as covered is denied, and the patient can be
+billed only if the line carries GY; if Medicare paid it, it is an overpayment.
+""",
+    example="99203 with Z12.83 only, to Medicare, no modifier.",
+    compliant=(
+        "99203-GY (statutory exclusion) and collect from the patient, or code the problem "
+        "evaluated."
+    ),
+    source=(
+        "Social Security Act §1862(a)(7) as quoted in Medicare policy texts (Highmark Medicare "
+        "policy); GY per CMS MM6563 via Find-A-Code/AAOMS; Z12.83 meaning from the ICD-10-CM "
+        "tabular (simple_icd_10_cm, April 2026)."
+    ),
+    amount="2025 national fee of the E/M line.",
+    limits="""
+Surveillance of a patient with a personal history of melanoma or other skin cancer is often
+accepted by MACs as medically necessary, so history-only visits are only a review. Medicare
+FFS lines only; Medicare Advantage plans may cover screening.
+""",
+)
+def em_011(ctx: Context) -> pl.LazyFrame:
+    hist = ctx.ref.dx_prefixes("SCREENING_HISTORY")
+    gy_ga = pl.col("mods").list.eval(pl.element().is_in(["GY", "GA"])).list.any().fill_null(False)
+    em = (
+        ctx.lines.filter(pl.col("is_em") & (pl.col("payer_class") == "medicare_ffs") & ~gy_ga)
+        .join(ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx")), on=DAY_KEY, how="left")
+        .with_columns(
+            pl.when(pl.col("dx").list.len() > 0)
+            .then(pl.col("dx"))
+            .otherwise(pl.col("day_dx"))
+            .alias("use_dx")
+        )
+        .filter(all_dx_in(hist, "use_dx"))
+    )
+    screening_only = all_dx_in(["Z12.83"], "use_dx")
+    return emit(
+        em,
+        rows=line_rows(),
+        codes=pl.col("cpt"),
+        message=pl.when(screening_only)
+        .then(
+            msg(
+                pl.col("cpt"),
+                " billed to Medicare for a routine skin-cancer screening (Z12.83 only) "
+                "without GY: screening is excluded by statute",
+            )
+        )
+        .otherwise(
+            msg(
+                pl.col("cpt"),
+                " billed to Medicare with only screening/history diagnoses (",
+                pl.col("use_dx").list.join(" "),
+                ") and no active skin problem coded",
+            )
+        ),
+        suggestion=pl.when(screening_only)
+        .then(
+            msg(
+                "append GY to ",
+                pl.col("cpt"),
+                " and bill the patient, or code the problem that "
+                "was evaluated as the first diagnosis",
+            )
+        )
+        .otherwise(
+            msg(
+                "confirm the note documents a problem or surveillance the MAC covers; otherwise "
+                "append GY to ",
+                pl.col("cpt"),
+                " and bill the patient",
+            )
+        ),
+        amount=pl.col("fee"),
+        severity=pl.when(screening_only).then(pl.lit("denial")).otherwise(pl.lit("review")),
+    )
+
+
+# ---- EM-012 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-012",
+    severity=Severity.DENIAL,
+    confidence=Confidence.S,
+    money=Money.EITHER,
+    title="Prolonged-visit code billed to the wrong payer or with the wrong E/M level",
+    codes=("G2212", "99417", "99205", "99215"),
+    flags="""
+From 2021-01-01: 99417 billed to Medicare fee-for-service (Medicare uses G2212); G2212 or
+99417 on a day whose office E/M is not 99205 or 99215; G2212 billed to a commercial plan
+(review: CPT's code is 99417).
+""",
+    why="""
+99417 has Medicare status I (not valid; G2212 is the Medicare code). Both prolonged codes
+add time beyond a level-5 visit only: with 99204 or 99214 the prolonged line is denied, or
+paid in error. G2212 (Medicare: from 89 minutes with 99205, 69 minutes with 99215) is a CMS
+code that most commercial plans do not recognise.
+""",
+    example="99215 + 99417 to Medicare; or 99214 + G2212.",
+    compliant=(
+        "99215 + G2212 to Medicare when total time reached 69 minutes; 99215 + 99417 to a "
+        "commercial plan."
+    ),
+    source=(
+        "CMS PFS RVU file status I for 99417 (CY2022); CY2021 PFS final rule G2212 thresholds via "
+        "AAPC forum/chirocode; CPT 99417 via icd10monitor/AAPC (derm_rules.md EM-012)."
+    ),
+    amount="""
+99417 to Medicare: G2212 2025 fee x units (payable if rebilled correctly). Wrong level: the
+prolonged line's 2025 fee x units (99417 has no Medicare fee: its charge, else the G2212 fee
+as a proxy). G2212 to a commercial plan: the same.
+""",
+    limits="""
+Total time is not in a charge export, so the 89/69-minute thresholds cannot be checked. A
+prolonged code with no E/M at all is GEN-002's finding. Medicare Advantage and Medicaid
+plans vary and are not judged on the code choice.
+""",
+)
+def em_012(ctx: Context) -> pl.LazyFrame:
+    g2212 = ctx.fee("G2212")
+    lvl5 = (ctx.u("99205") + ctx.u("99215")) > 0
+    day = ctx.days.select(
+        *DAY_KEY,
+        pl.col("has_em"),
+        lvl5.alias("lvl5"),
+        pl.col("lines")
+        .list.eval(line_field("cpt").filter(line_field("is_em")))
+        .list.join(" ")
+        .alias("em_codes"),
+    )
+    pro = ctx.lines.filter(
+        pl.col("cpt").is_in(["G2212", "99417"]) & NOT_SELF_PAY & (pl.col("dos") >= EM_2021)
+    ).join(day, on=DAY_KEY, how="left")
+    is_417_mcr = (pl.col("cpt") == "99417") & (pl.col("payer_class") == "medicare_ffs")
+    wrong_lvl = pl.col("has_em").fill_null(False) & ~pl.col("lvl5").fill_null(False)
+    g_comm = (pl.col("cpt") == "G2212") & (pl.col("payer_class") == "commercial")
+    hit = pro.filter(is_417_mcr | wrong_lvl | g_comm)
+    other_amt = pl.coalesce(
+        pl.col("fee") * pl.col("units"), pl.col("charge"), pl.col("units") * g2212
+    )
+    return emit(
+        hit,
+        rows=line_rows(),
+        codes=msg(
+            pl.col("cpt"), pl.when(pl.col("em_codes") != "").then(msg(" with ", pl.col("em_codes")))
+        ),
+        message=pl.when(is_417_mcr)
+        .then(
+            msg(
+                "99417 billed to Medicare, which does not recognise it (status I); Medicare's "
+                "prolonged-visit code is G2212",
+                pl.when(wrong_lvl).then(
+                    msg(", and the day's E/M is ", pl.col("em_codes"), " not 99205/99215")
+                ),
+            )
+        )
+        .when(wrong_lvl)
+        .then(
+            msg(
+                pl.col("cpt"),
+                " (prolonged visit) billed with ",
+                pl.col("em_codes"),
+                "; prolonged time is added only to 99205 or 99215",
+            )
+        )
+        .otherwise(
+            msg(
+                "G2212 (a Medicare-only prolonged-visit code) billed to a commercial plan, which "
+                "usually expects CPT 99417",
+            )
+        ),
+        suggestion=pl.when(is_417_mcr & ~wrong_lvl)
+        .then(
+            msg(
+                "replace 99417 with G2212 (only when total time reached 89 min with 99205 "
+                "or 69 min with 99215)"
+            )
+        )
+        .when(wrong_lvl)
+        .then(
+            msg(
+                "remove ",
+                pl.col("cpt"),
+                ", or bill the level-5 visit (99205/99215) if total time supports it and add "
+                "the prolonged code beyond that",
+                pl.when(pl.col("payer_class") == "medicare_ffs").then(
+                    pl.lit(" (for Medicare: G2212, not 99417)")
+                ),
+            )
+        )
+        .otherwise(msg("check the plan's policy; bill 99417 instead of G2212 if it follows CPT")),
+        amount=pl.when(is_417_mcr & ~wrong_lvl).then(pl.col("units") * g2212).otherwise(other_amt),
+        severity=pl.when(is_417_mcr | wrong_lvl).then(pl.lit("denial")).otherwise(pl.lit("review")),
+        money=pl.when(is_417_mcr & ~wrong_lvl).then(pl.lit("under")).otherwise(pl.lit("either")),
+    )
+
+
+# ---- EM-013 ---------------------------------------------------------------------------------
+
+
+@rule(
+    "EM-013",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="G2211 (visit-complexity add-on) billed when it is not payable",
+    flags="""
+G2211 with a date of service in 2021-2023 (bundled, never separately paid; before 2021 the
+code did not exist, which is GEN-001's finding), or from 2024-01-01 on a day whose office
+E/M carries modifier 25. From 2025-01-01 a 25-modified E/M
+may carry G2211 when the same-day service is an annual wellness visit, vaccine administration
+or another Part B preventive service (families em_preventive / vaccine_admin in
+rulesets/codes_em.csv); dermatology procedures are not such services. If a preventive
+service and a 000/010 procedure are both on the day, the finding is a review.
+""",
+    why="""
+CMS made G2211 payable from 2024-01-01 (status B with no RVUs in 2021-2023) and does not pay
+it when the E/M is reported with modifier 25, except from 2025 for the preventive-service
+cases. G2211 on a procedure-day E/M-25 is denied, or paid in error.
+""",
+    example="99213-25 + G2211 + 17000 on 2025-03-04, Medicare.",
+    compliant=(
+        "99213-25 + 17000 (no G2211) on a procedure day; 99213 + G2211 at a longitudinal-care "
+        "visit with no procedure."
+    ),
+    source=(
+        "CMS PFS RVU files CY2021-2025 (G2211 status/RVUs, P); CY2024 PFS final rule on G2211 "
+        "with modifier 25 as summarized by MDedge/Cutis 2024; CMS Transmittal 13015 (2025 "
+        "preventive-service exception) as summarized by edgemed."
+    ),
+    amount="""
+From 2024: the G2211 2025 national fee x units (paid in error or denied). Before 2024 no
+payment was ever due: the line's charge (empty when the export has no charge).
+""",
+    limits="""
+Medicare rules: other payers' findings are reviews (commercial plans may not use G2211 at
+all). Whether a visit is truly longitudinal care cannot be seen in charges. The preventive
+code list in codes_em.csv is general HCPCS knowledge (U).
+""",
+)
+def em_013(ctx: Context) -> pl.LazyFrame:
+    e25 = line_field("is_em") & line_field("m25")
+    day = ctx.days.select(
+        *DAY_KEY,
+        pl.col("lines").list.eval(e25).list.any().fill_null(False).alias("em25"),
+        pl.col("lines").list.eval(line_field("cpt").filter(e25)).list.join(" ").alias("em25_codes"),
+        rows_where(e25).alias("em25_rows"),
+        pl.col("lines")
+        .list.eval(line_field("family").is_in(PREVENTIVE_FAMILIES))
+        .list.any()
+        .fill_null(False)
+        .alias("prev"),
+        pl.col("has_minor"),
+    )
+    g = ctx.lines.filter((pl.col("cpt") == "G2211") & NOT_SELF_PAY).join(
+        day, on=DAY_KEY, how="left"
+    )
+    early = (pl.col("dos") < G2211_PAYABLE) & (pl.col("dos") >= EM_2021)
+    exc = (pl.col("dos") >= G2211_PREVENTIVE_EXCEPTION) & pl.col("prev").fill_null(False)
+    with25 = (
+        ~early & pl.col("em25").fill_null(False) & ~(exc & ~pl.col("has_minor").fill_null(False))
+    )
+    medicare = pl.col("payer_class") == "medicare_ffs"
+    hit = g.filter(early | with25)
+    return emit(
+        hit,
+        rows=pl.when(early)
+        .then(line_rows())
+        .otherwise(pl.concat_list(pl.col("_row"), pl.col("em25_rows")).list.unique().list.sort()),
+        codes=pl.when(early)
+        .then(pl.lit("G2211"))
+        .otherwise(msg(pl.col("em25_codes"), "-25 + G2211")),
+        message=pl.when(early)
+        .then(
+            msg(
+                "G2211 billed for ",
+                pl.col("dos"),
+                ": it was not payable before 2024-01-01 (bundled, no payment)",
+            )
+        )
+        .otherwise(
+            msg(
+                "G2211 billed with ",
+                pl.col("em25_codes"),
+                "-25: G2211 is not paid with a modifier-25 E/M",
+                pl.when(exc).then(
+                    pl.lit(
+                        " unless the 25 is for a same-day preventive service "
+                        "(a 000/010 procedure is also on this day)"
+                    )
+                ),
+                pl.when(pl.col("dos") < G2211_PREVENTIVE_EXCEPTION).then(
+                    pl.lit(" (2024 rule, no exceptions)")
+                ),
+            )
+        ),
+        suggestion=pl.when(early)
+        .then(msg("remove G2211 from claims with dates of service before 2024-01-01"))
+        .otherwise(
+            msg(
+                "remove G2211 from the procedure-day visit (keep ",
+                pl.col("em25_codes"),
+                "-25 and the procedure)",
+            )
+        ),
+        amount=pl.when(early).then(pl.col("charge")).otherwise(pl.col("fee") * pl.col("units")),
+        severity=pl.when(early & medicare)
+        .then(pl.lit("denial"))
+        .when(medicare & ~(exc & pl.col("has_minor").fill_null(False)))
+        .then(pl.lit("compliance"))
+        .otherwise(pl.lit("review")),
+    )
+
+
+# Re-exported for the modifier and global-surgery modules.
+__all__ = [
+    "NOT_SELF_PAY",
+    "PROC_GLOBALS",
+    "day_procedures",
+    "em_type",
+    "fee_of",
+    "is_procedure",
+    "line_amount",
+    "pct",
+    "provider_frame",
+    "same_file_rows",
+]

@@ -1,1 +1,204 @@
-"""globalsurg rules (placeholder until the family is written)."""
+"""Global surgery package (GLOB): visits and procedures inside a post-operative period.
+
+Global days come from ``rulesets/codes.csv`` (CMS PFS RVU file): 010 = 10 post-operative
+days, 090 = 90 post-operative days (plus the day before). Day 0 (the procedure day) belongs to
+EM-001/EM-005. GLOB-003 (expected post-op visits billed as 99024) is not a separate rule: a
+paid E/M in the window is GLOB-001's finding, and 99024 lines are never flagged.
+
+The look-back uses ``join_asof`` per (patient, provider): the latest earlier 010 procedure
+and, separately, the latest earlier 090 procedure; if the latest one is outside its window,
+every earlier one is too.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..model import Confidence, Money, Severity
+from .base import Context, emit, msg, rule
+from .em import NOT_SELF_PAY, em_type, is_procedure, line_amount, same_file_rows
+
+CMS_GLOBAL = (
+    "CMS global surgery rules: global-days definitions of the PFS RVU file (000/010/090/ZZZ/XXX, "
+    "as reproduced in northstar reference.R) and Medicare Claims Processing Manual Pub. 100-04 "
+    "ch. 12 §40"
+)
+
+
+def _prior(ctx: Context, left: pl.LazyFrame, gdays: str) -> pl.LazyFrame:
+    """Attach the latest earlier procedure day with global ``gdays`` (same patient + provider)."""
+    days = 10 if gdays == "010" else 90
+    right = (
+        ctx.lines.filter((pl.col("global_days") == gdays).fill_null(False))
+        .sort("_file", "_row")
+        .group_by("patient_id", "provider", "dos")
+        .agg(
+            pl.col("_file").first().alias(f"f{gdays}"),
+            pl.col("_row").filter(pl.col("_file") == pl.col("_file").first()).alias(f"r{gdays}"),
+            pl.col("cpt").unique(maintain_order=True).str.join(" ").alias(f"c{gdays}"),
+        )
+        .with_columns(pl.col("dos").alias(f"d{gdays}"))
+        .sort("dos")
+    )
+    j = left.sort("dos").join_asof(
+        right,
+        on="dos",
+        by=["patient_id", "provider"],
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    inside = (pl.col("dos") - pl.col(f"d{gdays}")).dt.total_days() <= days
+    return j.with_columns(
+        pl.when(inside).then(pl.col(f"d{gdays}")).otherwise(None).alias(f"d{gdays}")
+    )
+
+
+def _in_global(ctx: Context, left: pl.LazyFrame) -> pl.LazyFrame:
+    """Lines inside a 010 or 090 post-op period, with the opening procedure (090 preferred)."""
+    j = _prior(ctx, _prior(ctx, left, "090"), "010")
+    use90 = pl.col("d090").is_not_null()
+    return (
+        j.filter(use90 | pl.col("d010").is_not_null())
+        .with_columns(
+            pl.when(use90).then(pl.col("d090")).otherwise(pl.col("d010")).alias("g_dos"),
+            pl.when(use90).then(pl.col("f090")).otherwise(pl.col("f010")).alias("g_file"),
+            pl.when(use90).then(pl.col("r090")).otherwise(pl.col("r010")).alias("g_rows"),
+            pl.when(use90).then(pl.col("c090")).otherwise(pl.col("c010")).alias("g_codes"),
+            pl.when(use90).then(pl.lit(90)).otherwise(pl.lit(10)).alias("g_len"),
+        )
+        .with_columns((pl.col("dos") - pl.col("g_dos")).dt.total_days().alias("g_day"))
+    )
+
+
+@rule(
+    "GLOB-001",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.P,
+    money=Money.OVER,
+    level="history",
+    title="Office E/M inside a post-operative period without modifier 24",
+    flags="""
+An office E/M (99202-99215) by the same rendering provider for the same patient on days 1-10
+after a procedure with a 010 global period, or days 1-90 after a 090 procedure, without
+modifier 24 (or 57). 99024 (the no-charge post-op visit code) is never flagged.
+""",
+    why="""
+Follow-up visits during the global period are paid as part of the surgery. A paid E/M in
+that window is an overpayment unless it was for an unrelated problem and carries 24; related
+follow-up is reported with 99024 at no charge. Note that 17000-17004, 17110/17111, benign and
+malignant excisions, intermediate/complex repairs and 11200 all have 10-day global periods.
+""",
+    example="11602 on 2025-03-04, then 99213 on 2025-03-10 (day 6), same provider, no modifier.",
+    compliant=(
+        "99024 for the wound check on 2025-03-10; 99213-24 if that visit treated an unrelated "
+        "problem."
+    ),
+    source=CMS_GLOBAL + "; derm_rules.md GLOB-001/GLOB-003 (99024 status B).",
+    amount="2025 national fee of the E/M code (paid inside the global package).",
+    limits="""
+Medicare treats physicians of the same group and specialty as one for the global package;
+only the same rendering provider is checked here (the export rarely carries specialty), so
+visits by a colleague are not flagged. Global days come from rulesets/codes.csv. Self-pay
+lines are skipped. The look-back spans every file of the scan.
+""",
+)
+def glob_001(ctx: Context) -> pl.LazyFrame:
+    em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m24") & ~pl.col("m57") & NOT_SELF_PAY)
+    j = _in_global(ctx, em)
+    return emit(
+        j,
+        rows=same_file_rows("g_file", "g_rows"),
+        codes=msg(pl.col("cpt"), " after ", pl.col("g_codes")),
+        message=msg(
+            pl.col("cpt"),
+            " on ",
+            pl.col("dos"),
+            " is day ",
+            pl.col("g_day"),
+            " of the ",
+            pl.col("g_len"),
+            "-day global period of ",
+            pl.col("g_codes"),
+            " (",
+            pl.col("g_dos"),
+            ") by the same provider, without modifier 24",
+        ),
+        suggestion=msg(
+            "bill 99024 (no charge) instead of ",
+            pl.col("cpt"),
+            " if the visit was post-operative follow-up; append 24 only if it treated an "
+            "unrelated problem (documented)",
+        ),
+        amount=pl.col("fee"),
+    )
+
+
+@rule(
+    "GLOB-002",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.EITHER,
+    level="history",
+    title="Procedure inside a post-operative period without 58, 78 or 79",
+    flags="""
+A procedure (000/010/090 global, not an add-on or E/M) by the same rendering provider for the
+same patient on days 1-10 after a 010 procedure or days 1-90 after a 090 procedure, without
+58, 78 or 79.
+""",
+    why="""
+A procedure during another procedure's post-operative period is denied as part of the first
+surgery's package unless a modifier says why it is separate: 58 staged or more extensive
+(e.g. re-excision for margins), 78 unplanned return for a complication, 79 unrelated
+procedure (e.g. a new lesion).
+""",
+    example="11602 on 2025-03-04, then 17000 on 2025-03-12 (day 8) for a new AK, no modifier.",
+    compliant="17000-79 on 2025-03-12 (unrelated lesion); 11602-58 for a planned re-excision.",
+    source=CMS_GLOBAL + "; CPT modifiers 58/78/79 (derm_rules.md §4, U on payer-specific use).",
+    amount=(
+        "2025 national fee x units of the procedure line (the charge when the code has no fee): "
+        "the line at risk of denial."
+    ),
+    limits="""
+Confidence U: payer use of 58/78/79 varies, and some payers do not apply global rules to
+every procedure. Same rendering provider only (group colleagues are not checked). Self-pay
+lines are skipped. EXC-007 looks at re-excisions specifically.
+""",
+)
+def glob_002(ctx: Context) -> pl.LazyFrame:
+    procs = ctx.lines.filter(
+        is_procedure()
+        & ~em_type()
+        & ~pl.col("m_global")
+        & NOT_SELF_PAY
+        & (pl.col("kind") != "addon").fill_null(True)
+    )
+    j = _in_global(ctx, procs)
+    return emit(
+        j,
+        rows=same_file_rows("g_file", "g_rows"),
+        codes=msg(pl.col("cpt"), " after ", pl.col("g_codes")),
+        message=msg(
+            pl.col("cpt"),
+            " on ",
+            pl.col("dos"),
+            " is day ",
+            pl.col("g_day"),
+            " of the ",
+            pl.col("g_len"),
+            "-day global period of ",
+            pl.col("g_codes"),
+            " (",
+            pl.col("g_dos"),
+            ") by the same provider, without 58, 78 or 79",
+        ),
+        suggestion=msg(
+            "append 79 to ",
+            pl.col("cpt"),
+            " if unrelated to ",
+            pl.col("g_codes"),
+            " (e.g. a different lesion), 58 if staged or more extensive (e.g. re-excision), 78 "
+            "if an unplanned return for a complication",
+        ),
+        amount=line_amount(),
+    )

@@ -1,1 +1,682 @@
-"""modifiers rules (placeholder until the family is written)."""
+"""Modifier rules (MOD): distinct-procedure, E/M, ABN and global-period modifiers.
+
+Modifier meanings and effective dates come from ``rulesets/modifiers.csv`` (X{EPSU} from
+2015-01-01, CMS CR 8863); global days from ``rulesets/codes.csv``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from ..features import DAY_KEY
+from ..model import Confidence, Money, Severity
+from .base import Context, emit, has_dx, line_field, line_rows, msg, rule
+from .em import (
+    NOT_SELF_PAY,
+    PROC_GLOBALS,
+    em_type,
+    is_procedure,
+    line_amount,
+    pct,
+    provider_frame,
+)
+
+CR_8863 = (
+    "CMS CR 8863 / Transmittal 1422 / MLN MM8863 (X{EPSU} modifiers, effective 2015-01-01), as "
+    "summarized by AAPC, AAFP, ACOG and HMSA"
+)
+X_MODS = ["XE", "XS", "XP", "XU"]
+X_DEFAULT_FROM = date(2015, 1, 1)
+BENIGN_REMOVAL = ["shave", "excision_benign", "destruction_benign", "skin_tag"]
+
+
+def _has(*mods: str) -> pl.Expr:
+    return pl.col("mods").list.eval(pl.element().is_in(list(mods))).list.any().fill_null(False)
+
+
+def _mods_text(mods: list[str]) -> pl.Expr:
+    return pl.col("mods").list.eval(pl.element().filter(pl.element().is_in(mods))).list.join("+")
+
+
+def _valid_from(ctx: Context) -> dict[str, date]:
+    """Modifier -> first valid date, from rulesets/modifiers.csv (X{EPSU}: 2015-01-01)."""
+    df = ctx.ref.modifiers
+    out: dict[str, date] = {}
+    if "valid_from" in df.columns:
+        for m, v in zip(df["modifier"], df["valid_from"], strict=True):
+            if v and str(v).strip():
+                out[str(m)] = date.fromisoformat(str(v).strip())
+    for m in X_MODS:
+        out.setdefault(m, X_DEFAULT_FROM)
+    return out
+
+
+def _too_early(ctx: Context, mods: list[str]) -> pl.Expr:
+    """The line carries one of ``mods`` on a date before that modifier existed."""
+    vf = _valid_from(ctx)
+    expr = pl.lit(False)
+    for m in mods:
+        if m in vf:
+            expr = expr | (_has(m) & (pl.col("dos") < vf[m]))
+    return expr
+
+
+# ---- MOD-001 --------------------------------------------------------------------------------
+
+
+@rule(
+    "MOD-001",
+    severity=Severity.DENIAL,
+    confidence=Confidence.S,
+    money=Money.EITHER,
+    level="line",
+    title="59 together with an X{EPSU} modifier, or an X modifier before 2015",
+    flags="""
+A line carrying modifier 59 and one of XE/XS/XP/XU at the same time; or an X{EPSU} modifier
+on a date of service before it existed (2015-01-01, rulesets/modifiers.csv).
+""",
+    why="""
+XE, XS, XP and XU are more specific subsets of 59 (CMS CR 8863): a line takes either the X
+modifier that fits or 59, never both. Payers reject the combination as contradictory, and an
+X modifier before 2015 is not a valid modifier for that date.
+""",
+    example="11102-59-XS on 2025-03-04.",
+    compliant="11102-XS (the more specific modifier alone).",
+    source=CR_8863 + ".",
+    amount=(
+        "2025 national fee x units of the line (the charge when the code has no fee): the line at"
+        " risk of rejection."
+    ),
+    limits=(
+        "Self-pay lines are skipped. Whether the distinct service itself was justified is "
+        "BX-/MOD-003's question."
+    ),
+)
+def mod_001(ctx: Context) -> pl.LazyFrame:
+    early = _too_early(ctx, X_MODS)
+    both = _has("59") & _has(*X_MODS) & ~early
+    hit = ctx.lines.filter(NOT_SELF_PAY & (both | early))
+    xm = _mods_text(X_MODS)
+    return emit(
+        hit,
+        rows=line_rows(),
+        codes=msg(pl.col("cpt"), "-", pl.col("mods").list.join("-")),
+        message=pl.when(early)
+        .then(
+            msg(
+                pl.col("cpt"),
+                " carries ",
+                xm,
+                " on ",
+                pl.col("dos"),
+                ", before the X{EPSU} modifiers took effect (2015-01-01)",
+            )
+        )
+        .otherwise(
+            msg(
+                pl.col("cpt"),
+                " carries both 59 and ",
+                xm,
+                "; X{EPSU} modifiers replace 59 and are not reported with it",
+            )
+        ),
+        suggestion=pl.when(early)
+        .then(msg("use 59 instead of ", xm, " on ", pl.col("cpt"), " for this date"))
+        .otherwise(msg("keep ", xm, " and remove 59 from ", pl.col("cpt"))),
+        amount=line_amount(),
+    )
+
+
+# ---- MOD-002 --------------------------------------------------------------------------------
+
+
+@rule(
+    "MOD-002",
+    severity=Severity.DENIAL,
+    confidence=Confidence.S,
+    money=Money.EITHER,
+    level="line",
+    title="59/X{EPSU} on an E/M code, or 25 on a non-E/M code",
+    flags="""
+A distinct-procedure modifier (59, XE, XS, XP, XU) on an E/M-type code (office, consult and
+other E/M families in codes.csv, or any code 99202-99499), or modifier 25 on a code that is
+not E/M-type (e.g. a biopsy or destruction line).
+""",
+    why="""
+59 and X{EPSU} are for procedures and services that are not E/M; an E/M separate from a
+same-day procedure takes 25. Conversely 25 belongs only on the E/M. Misplaced modifiers get
+the line rejected, or leave the E/M without the modifier it needs (EM-001).
+""",
+    example="99213-59 + 17000; or 99213 + 17000-25.",
+    compliant="99213-25 + 17000.",
+    source="CPT modifier definitions (appendix A) as summarized by HMSA; " + CR_8863 + ".",
+    amount=(
+        "2025 national fee x units of the line carrying the misplaced modifier (the charge when "
+        "the code has no fee)."
+    ),
+    limits="""
+E/M-type is decided from codes.csv families (em_*) and the 99202-99499 range; HCPCS preventive
+codes in codes_em.csv count as E/M-type. Self-pay lines are skipped.
+""",
+)
+def mod_002(ctx: Context) -> pl.LazyFrame:
+    em_codes = ctx.days.select(
+        *DAY_KEY,
+        pl.col("lines")
+        .list.eval(line_field("cpt").filter(line_field("is_em")))
+        .list.join(" ")
+        .alias("day_em"),
+    )
+    lines = ctx.lines.filter(NOT_SELF_PAY).join(em_codes, on=DAY_KEY, how="left")
+    is_em = em_type()
+    distinct = _has("59") | (_has(*X_MODS) & ~_too_early(ctx, X_MODS))
+    on_em = is_em & distinct
+    misplaced25 = ~is_em & _has("25")
+    hit = lines.filter(on_em | misplaced25)
+    dm = _mods_text(["59", *X_MODS])
+    day_em = pl.col("day_em").fill_null("")
+    return emit(
+        hit,
+        rows=line_rows(),
+        codes=pl.when(on_em).then(msg(pl.col("cpt"), "-", dm)).otherwise(msg(pl.col("cpt"), "-25")),
+        message=pl.when(on_em)
+        .then(
+            msg(
+                pl.col("cpt"),
+                " (E/M) carries distinct-procedure modifier ",
+                dm,
+                "; 59/X{EPSU} are not used on E/M codes",
+            )
+        )
+        .otherwise(
+            msg(pl.col("cpt"), " (not an E/M code) carries modifier 25, which applies only to E/M")
+        ),
+        suggestion=pl.when(on_em)
+        .then(
+            msg(
+                "remove ",
+                dm,
+                " from ",
+                pl.col("cpt"),
+                "; use 25 if the visit was separate from a same-day procedure",
+            )
+        )
+        .when(day_em != "")
+        .then(
+            msg(
+                "remove 25 from ",
+                pl.col("cpt"),
+                " and put it on the same-day E/M (",
+                day_em,
+                ") if that visit was separately identifiable",
+            )
+        )
+        .otherwise(
+            msg(
+                "remove 25 from ",
+                pl.col("cpt"),
+                " (use 59/XS/XU only if a distinct-procedure modifier is needed)",
+            )
+        ),
+        amount=line_amount(),
+    )
+
+
+# ---- MOD-003 --------------------------------------------------------------------------------
+
+
+@rule(
+    "MOD-003",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    level="day",
+    title="XS/59 'separate site' on a line whose site equals the other procedure's",
+    requires=("site",),
+    flags="""
+A line with XS or 59 and a recorded site when every other procedure (000/010/090 global) of
+the same patient, provider and day that has a site records the same site text, and nothing
+shows they were different lesions: no differing anatomic modifiers (LT/RT, E1-E4, F/T
+digits) and no disjoint diagnoses. Severity review when either line has no diagnosis.
+""",
+    why="""
+XS (and 59 used for a separate site) tells the payer the service was on a different
+structure or lesion, which is what unbundles an NCCI pair. If both services were at the same
+site, the modifier bypasses the edit without support: an overpayment on audit.
+""",
+    example="11102-XS at 'left cheek' + 17000 at 'left cheek', both L57.0.",
+    compliant=(
+        "17000 alone when the biopsied lesion was the one destroyed; 11102-XS + 17000 when the "
+        "biopsy was of a different lesion - record each lesion's own site."
+    ),
+    source=CR_8863
+    + " (XS definition); NCCI Policy Manual ch. I biopsy/lesion policy as quoted by AAPC.",
+    amount=(
+        "2025 national fee x units of the line carrying the modifier (the charge when the code "
+        "has no fee)."
+    ),
+    limits="""
+Site text is compared exactly after lower-casing: two lesions recorded with the same coarse
+site ('back') and the same diagnosis are flagged, though they may be different lesions - the
+fix is to record distinct sites. Diagnoses that share no code clear the pair (different
+lesions). Days where another procedure is at a different site are not judged.
+""",
+)
+def mod_003(ctx: Context) -> pl.LazyFrame:
+    anat = ctx.ref.modifiers_of("anatomic")
+    xs_ok = ~_too_early(ctx, ["XS"])
+    base = ctx.lines.filter(NOT_SELF_PAY).with_columns(
+        pl.col("site").str.strip_chars().alias("site_k"),
+        pl.col("mods")
+        .list.eval(pl.element().filter(pl.element().is_in(anat)))
+        .list.sort()
+        .alias("anat"),
+    )
+    mod_lines = base.filter(
+        (_has("59") | (_has("XS") & xs_ok)) & pl.col("site_k").is_not_null() & ~em_type()
+    )
+    others = base.filter(is_procedure() & ~em_type() & pl.col("site_k").is_not_null()).select(
+        *DAY_KEY,
+        pl.col("_file").alias("o_file"),
+        pl.col("_row").alias("o_row"),
+        pl.col("cpt").alias("o_cpt"),
+        pl.col("site_k").alias("o_site"),
+        pl.col("anat").alias("o_anat"),
+        pl.col("dx").alias("o_dx"),
+    )
+    pairs = mod_lines.join(others, on=DAY_KEY, how="inner").filter(
+        ~((pl.col("o_file") == pl.col("_file")) & (pl.col("o_row") == pl.col("_row")))
+    )
+    anat_differs = (
+        (pl.col("anat").list.len() > 0)
+        & (pl.col("o_anat").list.len() > 0)
+        & (pl.col("anat").list.join(",") != pl.col("o_anat").list.join(","))
+    )
+    both_dx = (pl.col("dx").list.len() > 0) & (pl.col("o_dx").list.len() > 0)
+    dx_disjoint = both_dx & (pl.col("dx").list.set_intersection(pl.col("o_dx")).list.len() == 0)
+    same = (pl.col("o_site") == pl.col("site_k")) & ~anat_differs & ~dx_disjoint
+    grouped = (
+        pairs.with_columns(same.alias("same"), both_dx.alias("both_dx"))
+        .sort("_file", "_row", "o_file", "o_row")
+        .group_by("_file", "_row", maintain_order=True)
+        .agg(
+            pl.col("same").all().alias("all_same"),
+            pl.col("both_dx").all().alias("all_dx"),
+            pl.col("o_row").filter(pl.col("o_file") == pl.col("_file")).alias("o_rows"),
+            pl.col("o_cpt").unique(maintain_order=True).str.join(" ").alias("o_codes"),
+        )
+        .filter(pl.col("all_same"))
+    )
+    hit = base.join(grouped, on=["_file", "_row"], how="inner")
+    dm = _mods_text(["59", "XS"])
+    return emit(
+        hit,
+        rows=pl.concat_list(pl.col("_row"), pl.col("o_rows")).list.unique().list.sort(),
+        codes=msg(pl.col("cpt"), "-", dm, " + ", pl.col("o_codes")),
+        message=msg(
+            pl.col("cpt"),
+            "-",
+            dm,
+            " claims a separate site, but ",
+            pl.col("o_codes"),
+            " on the same day records the same site ('",
+            pl.col("site_k"),
+            "')",
+        ),
+        suggestion=msg(
+            "remove ",
+            dm,
+            " from ",
+            pl.col("cpt"),
+            " (and do not bill it) if it treated the same lesion as ",
+            pl.col("o_codes"),
+            "; if it was a different lesion, record that lesion's own site",
+        ),
+        amount=line_amount(),
+        severity=pl.when(pl.col("all_dx")).then(pl.lit("compliance")).otherwise(pl.lit("review")),
+    )
+
+
+# ---- MOD-004 --------------------------------------------------------------------------------
+
+
+@rule(
+    "MOD-004",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    level="provider",
+    title="Distinct-procedure modifier rate outlier (provider)",
+    flags="""
+A rendering provider whose share of procedure lines (global 000/010/090/ZZZ) carrying 59 or
+X{EPSU} is above mod59_share_review_threshold (rulesets/benchmarks.toml, 30% by default),
+with at least mod59_min_procedure_lines (20, benchmarks_em.toml) procedure lines; one
+finding per provider.
+""",
+    why="""
+CMS calls 59 the most widely used HCPCS modifier and one associated with considerable misuse
+(CR 8863): routine distinct-procedure modifiers unbundle NCCI pairs without support.
+""",
+    example="DrA: 59/XS on 18 of 40 procedure lines (45%).",
+    compliant="59/X{EPSU} only where a different lesion, site or session is documented.",
+    source=CR_8863
+    + "; threshold rulesets/benchmarks.toml (dermaudit placeholder, no published benchmark).",
+    amount="None: a modifier rate is not an overpayment by itself (amount left empty).",
+    limits="""
+The threshold is a placeholder (U): no published dermatology benchmark was found. Practices
+doing many multi-lesion sessions (biopsy plus destruction of other lesions) legitimately run
+higher. All payers counted together.
+""",
+)
+def mod_004(ctx: Context) -> pl.LazyFrame:
+    min_n = ctx.ref.bench("mod59_min_procedure_lines")
+    thr = ctx.ref.bench("mod59_share_review_threshold")
+    src = ctx.ref.bench_source("mod59_share_review_threshold")
+    procs = ctx.lines.filter(pl.col("global_days").is_in([*PROC_GLOBALS, "ZZZ"]).fill_null(False))
+    per = procs.group_by("provider").agg(pl.len().alias("n"), pl.col("m_distinct").sum().alias("k"))
+    support = procs.filter(pl.col("m_distinct")).select("_file", "_row", "provider")
+    frame = (
+        provider_frame(support)
+        .join(per, on="provider", how="inner")
+        .with_columns((pl.col("k") / pl.col("n")).alias("rate"))
+        .filter((pl.col("n") >= min_n) & (pl.col("rate") > thr))
+    )
+    return emit(
+        frame,
+        rows=pl.col("sup_rows"),
+        codes=pl.lit("59 XE XS XP XU"),
+        message=msg(
+            pl.col("provider"),
+            " put 59/X{EPSU} on ",
+            pl.col("k"),
+            " of ",
+            pl.col("n"),
+            " procedure lines (",
+            pct(pl.col("rate")),
+            f"%), above the {thr:.0%} review trigger ({src}, U)",
+        ),
+        suggestion=msg(
+            "sample ",
+            pl.col("provider"),
+            "'s 59/X{EPSU} lines and check each documents a "
+            "different lesion, site or session; remove the modifier (and the bundled line) "
+            "where it does not",
+        ),
+        amount=pl.lit(None, pl.Float64),
+    )
+
+
+# ---- MOD-005 --------------------------------------------------------------------------------
+
+# (modifier pair, severity, why) - GA+GZ from derm_rules.md MOD-005 (S); the other pairs are
+# logically contradictory (required vs voluntary ABN, excluded vs medical necessity) and one
+# vendor source says any GA/GY/GZ combination is denied (S weak) -> review.
+_CONTRADICTIONS: list[tuple[str, str, str, str]] = [
+    ("GA", "GZ", "denial", "GA (ABN on file) and GZ (no ABN) contradict each other"),
+    (
+        "GA",
+        "GY",
+        "review",
+        "GA (medical-necessity ABN) and GY (statutory exclusion) contradict each other",
+    ),
+    (
+        "GY",
+        "GZ",
+        "review",
+        "GY (statutory exclusion) and GZ (expected medical-necessity denial) contradict each other",
+    ),
+    (
+        "GX",
+        "GA",
+        "review",
+        "GX (voluntary ABN, excluded service) and GA (required ABN) contradict each other",
+    ),
+    ("GX", "GZ", "review", "GX (ABN issued) and GZ (no ABN) contradict each other"),
+]
+
+
+@rule(
+    "MOD-005",
+    severity=Severity.DENIAL,
+    confidence=Confidence.S,
+    money=Money.EITHER,
+    level="line",
+    title="ABN/liability modifiers that contradict each other or the service (Medicare)",
+    requires=("payer",),
+    payers=("medicare_ffs",),
+    flags="""
+Medicare fee-for-service lines with GA and GZ together (denial); with GA+GY, GY+GZ, GX+GA or
+GX+GZ (review); or a benign-lesion removal (shave, benign excision, benign destruction, skin
+tags) carrying GY while a diagnosis on it supports an LCD indication (SYMPTOM_SUPPORT or
+SEB_K_INFLAMED groups) (review: GA/GZ would fit).
+""",
+    why="""
+GA says an ABN is on file for an expected medical-necessity denial, GZ says none was given,
+GY says the service is excluded by statute, GX that a voluntary ABN was issued. Pairs that
+contradict get the line returned or denied, and leave patient liability unclear. A benign
+lesion removal with a symptom is a covered benefit under the LCD, so GY (not a benefit)
+denies a service that may be payable.
+""",
+    example="11300-GA-GZ to Medicare; 11300-GY with L82.0 (inflamed seborrheic keratosis).",
+    compliant=(
+        "11300-GA when an ABN was signed, 11300-GZ when not; 11300 with L82.0 and no modifier if "
+        "the LCD indication is documented."
+    ),
+    source=(
+        "Palmetto GBA 'How to Use Modifiers to Indicate the Status of an ABN'; Find-A-Code ABN "
+        "modifier guidelines; AAOMS 2010 on MM6563; CMS MM7228 (GZ auto-denial from "
+        "2011-07-01); rcmguide (GA/GY/GZ combinations, weak)."
+    ),
+    amount="2025 national fee x units of the line (the charge when the code has no fee).",
+    limits="""
+Only GA+GZ is tagged S in the reference; the other contradictions are logical (U) and only
+ask for a review. The symptom-diagnosis lists are candidate lists until the practice's MAC
+article is loaded. Lines to payers other than Medicare FFS are skipped.
+""",
+)
+def mod_005(ctx: Context) -> pl.LazyFrame:
+    symptom = ctx.ref.dx_prefixes("SYMPTOM_SUPPORT", "SEB_K_INFLAMED")
+    lines = ctx.lines.filter((pl.col("payer_class") == "medicare_ffs") & pl.col("m_abn"))
+    sev: pl.Expr = pl.lit(None, pl.String)
+    text: pl.Expr = pl.lit(None, pl.String)
+    cond: pl.Expr = pl.lit(False)
+    for a, b, s, t in reversed(_CONTRADICTIONS):
+        c = _has(a) & _has(b)
+        sev = pl.when(c).then(pl.lit(s)).otherwise(sev)
+        text = pl.when(c).then(pl.lit(t)).otherwise(text)
+        cond = cond | c
+    gy_covered = (
+        ~cond
+        & _has("GY")
+        & pl.col("family").is_in(BENIGN_REMOVAL).fill_null(False)
+        & has_dx(symptom)
+    )
+    hit = lines.filter(cond | gy_covered)
+    abn = _mods_text(["GA", "GX", "GY", "GZ"])
+    sym_dx = pl.col("dx").list.eval(
+        pl.element().filter(pl.any_horizontal([pl.element().str.starts_with(p) for p in symptom]))
+    )
+    return emit(
+        hit,
+        rows=line_rows(),
+        codes=msg(pl.col("cpt"), "-", abn),
+        message=pl.when(cond)
+        .then(msg(pl.col("cpt"), " billed to Medicare with ", abn, ": ", text))
+        .otherwise(
+            msg(
+                pl.col("cpt"),
+                "-GY (not a Medicare benefit) although the line's diagnosis ",
+                sym_dx.list.join(" "),
+                " supports an LCD indication for removal",
+            )
+        ),
+        suggestion=pl.when(cond)
+        .then(
+            msg(
+                "keep one liability modifier on ",
+                pl.col("cpt"),
+                ": GA if a signed ABN is on file, GZ if not, GY only for an excluded service "
+                "(with GX if a voluntary ABN was given)",
+            )
+        )
+        .otherwise(
+            msg(
+                "remove GY from ",
+                pl.col("cpt"),
+                "; bill it as covered if the indication is "
+                "documented, or with GA (ABN signed) / GZ (no ABN) if a denial is expected",
+            )
+        ),
+        amount=line_amount(),
+        severity=pl.when(cond).then(sev).otherwise(pl.lit("review")),
+        money=pl.when(cond).then(pl.lit("either")).otherwise(pl.lit("under")),
+    )
+
+
+# ---- MOD-006 --------------------------------------------------------------------------------
+
+
+@rule(
+    "MOD-006",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.EITHER,
+    level="history",
+    title="Global-period modifier without a global period to support it",
+    flags="""
+Modifier 24 on a code that is not E/M-type, or 58/78/79 on an E/M-type code; modifier 24 on
+an E/M with no 010 procedure in the 10 days before it and no 090 procedure in the 90 days
+before it (same patient, any provider) in the scanned data; 58/78/79 on a procedure with no
+010/090 procedure for the patient in the same windows (the same day included). The history
+checks only run for dates at least 90 days after the first date of service in the data, so
+the whole look-back window is covered.
+""",
+    why="""
+24 (unrelated E/M in a post-op period) and 58/78/79 (staged, return to the procedure room,
+unrelated procedure in a post-op period) only make sense inside a global period. Used
+without one they suggest a modifier appended by habit or a missing surgery line; 78 also
+cuts the payment to the intra-operative portion.
+""",
+    example="99213-24 on 2025-06-10 with no procedure for the patient in the prior 90 days.",
+    compliant=(
+        "99213 without 24 when no post-operative period is running; 99213-24 on day 5 after 11602."
+    ),
+    source=(
+        "CPT modifiers 24/58/78/79 (appendix A) and the CMS global surgery rules (Claims "
+        "Processing Manual Pub. 100-04 ch. 12 §40, not read verbatim); global days from "
+        "rulesets/codes.csv."
+    ),
+    amount=(
+        "2025 national fee x units of the line (the charge when the code has no fee): the line at"
+        " risk of rejection or mis-payment."
+    ),
+    limits="""
+Confidence U (payer-specific use). The surgery that opened the global period may have been
+done by a colleague in the group, which is why any provider's procedure counts; a surgery
+before the data's first date cannot be seen, which is why the first 90 days are not judged.
+Procedures missing from codes.csv are invisible.
+""",
+)
+def mod_006(ctx: Context) -> pl.LazyFrame:
+    lines = ctx.lines.filter(NOT_SELF_PAY)
+    is_em = em_type()
+    m24 = _has("24")
+    mg = _has("58", "78", "79")
+    wrong_code = (m24 & ~is_em) | (mg & is_em)
+    start = (ctx.first_dos or date(1900, 1, 1)) + timedelta(days=90)
+
+    cand = lines.filter(
+        ~wrong_code & ((m24 & is_em) | (mg & ~is_em)) & (pl.col("dos") >= start)
+    ).select("_file", "_row", "patient_id", "dos", m24.alias("is24"))
+    globals_ = lines.filter(pl.col("global_days").is_in(["010", "090"]).fill_null(False)).select(
+        "patient_id",
+        pl.col("dos").alias("g_dos"),
+        pl.col("_file").alias("g_file"),
+        pl.col("_row").alias("g_row"),
+        pl.col("global_days").alias("g_days"),
+    )
+    span = (pl.col("dos") - pl.col("g_dos")).dt.total_days()
+    limit = pl.when(pl.col("g_days") == "090").then(90).otherwise(10)
+    covered = (
+        cand.join(globals_, on="patient_id", how="inner")
+        .filter(
+            (span <= limit)
+            & pl.when(pl.col("is24")).then(span >= 1).otherwise(span >= 0)
+            & ~((pl.col("g_file") == pl.col("_file")) & (pl.col("g_row") == pl.col("_row")))
+        )
+        .select("_file", "_row")
+        .unique()
+    )
+    no_global = cand.join(covered, on=["_file", "_row"], how="anti").select("_file", "_row")
+    hit = pl.concat(
+        [
+            lines.filter(wrong_code),
+            lines.join(no_global, on=["_file", "_row"], how="semi"),
+        ],
+        how="vertical",
+    ).unique(subset=["_file", "_row"], maintain_order=True)
+    gm = _mods_text(["24", "58", "78", "79"])
+    return emit(
+        hit,
+        rows=line_rows(),
+        codes=msg(pl.col("cpt"), "-", gm),
+        message=pl.when(wrong_code & m24)
+        .then(msg(pl.col("cpt"), " carries 24, which applies only to E/M services"))
+        .when(wrong_code)
+        .then(msg(pl.col("cpt"), " (E/M) carries ", gm, ", which apply only to procedures"))
+        .when(m24)
+        .then(
+            msg(
+                pl.col("cpt"),
+                "-24 (unrelated visit in a post-op period) but the data show no "
+                "010 procedure in the prior 10 days or 090 procedure in the prior 90 days",
+            )
+        )
+        .otherwise(
+            msg(
+                pl.col("cpt"),
+                "-",
+                gm,
+                " (procedure in a post-op period) but the data show no "
+                "010/090 procedure in the global window before it",
+            )
+        ),
+        suggestion=pl.when(wrong_code & m24)
+        .then(
+            msg(
+                "remove 24 from ",
+                pl.col("cpt"),
+                "; use 79 for an unrelated procedure in a post-op period",
+            )
+        )
+        .when(wrong_code)
+        .then(
+            msg(
+                "remove ",
+                gm,
+                " from ",
+                pl.col("cpt"),
+                "; an unrelated E/M in a post-op period takes 24",
+            )
+        )
+        .when(m24)
+        .then(
+            msg(
+                "remove 24 from ",
+                pl.col("cpt"),
+                " unless the surgery was billed elsewhere (then keep it)",
+            )
+        )
+        .otherwise(
+            msg(
+                "remove ",
+                gm,
+                " from ",
+                pl.col("cpt"),
+                " unless the earlier surgery was billed elsewhere or before this data",
+            )
+        ),
+        amount=line_amount(),
+    )
