@@ -66,7 +66,8 @@ def _payer_map(path: Path | None) -> tuple[list[tuple[str, list[str]]], dict[str
     for cls in [*exact.values(), *(c for c, _ in rules)]:
         if cls not in PAYER_CLASSES:
             raise UsageError(
-                f"payer map {path}: unknown payer class {cls!r}; use one of {', '.join(PAYER_CLASSES)}"
+                f"payer map {path}: unknown payer class {cls!r}; "
+                f"use one of {', '.join(PAYER_CLASSES)}"
             )
     return rules, exact
 
@@ -103,13 +104,19 @@ def load_and_run(
     p_rules, p_exact = _payer_map(payer_map)
     p_exact = {**(payer_table or {}), **p_exact}
     progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        transient=True, disable=not _progress_enabled(quiet), console=Console(stderr=True),
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=not _progress_enabled(quiet),
+        console=Console(stderr=True),
     )
     with progress:
         t = progress.add_task(f"reading {len(paths)} input(s)", total=3)
         ing = ingest.load(
-            paths, overrides=overrides or None, payer_rules=p_rules + ref.payer_rules,
+            paths,
+            overrides=overrides or None,
+            payer_rules=p_rules + ref.payer_rules,
             payer_exact=p_exact,
         )
         log(f"read {len(ing.files)} file(s), {ing.rows_total} rows ({ing.rows_excluded} excluded)")
@@ -139,24 +146,67 @@ def _log_fn(enabled: bool) -> Any:
 
 @app.command()
 def scan(
-    paths: Annotated[list[str], typer.Argument(help="Charge files (CSV, Parquet, Excel), folders or globs.")],
-    format: Annotated[Fmt | None, typer.Option("--format", "-f", help="Output format [default: table].")] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to FILE ('-' = stdout).")] = None,
-    columns: Annotated[Path | None, typer.Option(help="TOML column map overriding detection.")] = None,
-    payer_map: Annotated[Path | None, typer.Option(help="TOML payer-name -> payer-class map.")] = None,
-    select: Annotated[list[str] | None, typer.Option(help="Rule ids or family prefixes to run.")] = None,
-    ignore: Annotated[list[str] | None, typer.Option(help="Rule ids or family prefixes to skip.")] = None,
-    fail_on: Annotated[Level | None, typer.Option(help="Exit 1 when a finding is at or above this severity [default: review].")] = None,
-    ruleset: Annotated[list[Path] | None, typer.Option(help="Extra ruleset folder(s) layered over the defaults.")] = None,
-    html: Annotated[Path | None, typer.Option(help="Also write the HTML audit report here.")] = None,
-    redact: Annotated[bool | None, typer.Option("--redact/--no-redact", help="Replace patient and claim ids with salted hashes.")] = None,
-    quiet: Annotated[bool | None, typer.Option("--quiet/--no-quiet", "-q", help="Only a one-line summary.")] = None,
-    top: Annotated[int | None, typer.Option(help="Top findings shown in the console [default: 10].")] = None,
-    baseline: Annotated[Path | None, typer.Option(help="Previous JSON output: report only new findings.")] = None,
-    suppressions: Annotated[Path | None, typer.Option(help="TOML file of waived (reviewed) findings.")] = None,
-    since: Annotated[str | None, typer.Option(help="Audit lines on or after this date (YYYY-MM-DD); older lines are history.")] = None,
-    log: Annotated[bool | None, typer.Option("--log/--no-log", help="Timestamped progress lines on stderr.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Config file [default: ./dermaudit.toml if present].")] = None,
+    paths: Annotated[
+        list[str], typer.Argument(help="Charge files (CSV, Parquet, Excel), folders or globs.")
+    ],
+    format: Annotated[
+        Fmt | None, typer.Option("--format", "-f", help="Output format [default: table].")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to FILE ('-' = stdout).")
+    ] = None,
+    columns: Annotated[
+        Path | None, typer.Option(help="TOML column map overriding detection.")
+    ] = None,
+    payer_map: Annotated[
+        Path | None, typer.Option(help="TOML payer-name -> payer-class map.")
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option(help="Rule ids or family prefixes to run.")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option(help="Rule ids or family prefixes to skip.")
+    ] = None,
+    fail_on: Annotated[
+        Level | None,
+        typer.Option(help="Exit 1 when a finding is at or above this severity [default: review]."),
+    ] = None,
+    ruleset: Annotated[
+        list[Path] | None, typer.Option(help="Extra ruleset folder(s) layered over the defaults.")
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the HTML audit report here.")
+    ] = None,
+    redact: Annotated[
+        bool | None,
+        typer.Option(
+            "--redact/--no-redact", help="Replace patient and claim ids with salted hashes."
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool | None, typer.Option("--quiet/--no-quiet", "-q", help="Only a one-line summary.")
+    ] = None,
+    top: Annotated[
+        int | None, typer.Option(help="Top findings shown in the console [default: 10].")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Previous JSON output: report only new findings.")
+    ] = None,
+    suppressions: Annotated[
+        Path | None, typer.Option(help="TOML file of waived (reviewed) findings.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Audit lines on or after this date (YYYY-MM-DD); older lines are history."
+        ),
+    ] = None,
+    log: Annotated[
+        bool | None, typer.Option("--log/--no-log", help="Timestamped progress lines on stderr.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file [default: ./dermaudit.toml if present].")
+    ] = None,
 ) -> None:
     """Audit charge files and report findings.
 
@@ -203,9 +253,16 @@ def scan(
     waivers = load_waivers(Path(suppress_p)) if suppress_p else None
 
     result = load_and_run(
-        paths, Path(columns_opt) if columns_opt else None, Path(payer_map) if payer_map else None,
-        select_l, ignore_l, ruleset_l, quiet=quiet_b, column_table=cfg.columns,
-        payer_table=cfg.payers, logger=logger,
+        paths,
+        Path(columns_opt) if columns_opt else None,
+        Path(payer_map) if payer_map else None,
+        select_l,
+        ignore_l,
+        ruleset_l,
+        quiet=quiet_b,
+        column_table=cfg.columns,
+        payer_table=cfg.payers,
+        logger=logger,
     )
     tri = triage(
         result.findings,
@@ -270,8 +327,12 @@ def scan(
 
 @app.command()
 def init(
-    sample: Annotated[str, typer.Argument(help="A sample charge export to detect the columns from.")],
-    path: Annotated[Path, typer.Option("--path", help="Where to write the config.")] = Path("dermaudit.toml"),
+    sample: Annotated[
+        str, typer.Argument(help="A sample charge export to detect the columns from.")
+    ],
+    path: Annotated[Path, typer.Option("--path", help="Where to write the config.")] = Path(
+        "dermaudit.toml"
+    ),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter dermaudit.toml using the columns detected in SAMPLE."""
@@ -291,10 +352,14 @@ def init(
 @app.command()
 def inspect(
     paths: Annotated[list[str], typer.Argument(help="Charge files to inspect.")],
-    columns: Annotated[Path | None, typer.Option(help="TOML column map overriding detection.")] = None,
-    payer_map: Annotated[Path | None, typer.Option(help="TOML payer-name -> payer-class map.")] = None,
+    columns: Annotated[
+        Path | None, typer.Option(help="TOML column map overriding detection.")
+    ] = None,
+    payer_map: Annotated[
+        Path | None, typer.Option(help="TOML payer-name -> payer-class map.")
+    ] = None,
 ) -> None:
-    """Show the detected column mapping, rows, dates, payers, providers and rules that cannot run."""
+    """Show the detected columns, rows, dates, payers, providers and rules that cannot run."""
     from .engine import select_rules
     from .ingest import load
     from .ingest.columns import load_mapping_file
@@ -348,9 +413,15 @@ def rules_cmd(
     if format == "json":
         out = [
             {
-                "id": r.id, "family": r.family, "severity": str(r.severity),
-                "confidence": str(r.confidence), "money": str(r.money), "title": r.title,
-                "level": r.level, "requires": list(r.requires), "docs": r.doc(),
+                "id": r.id,
+                "family": r.family,
+                "severity": str(r.severity),
+                "confidence": str(r.confidence),
+                "money": str(r.money),
+                "title": r.title,
+                "level": r.level,
+                "requires": list(r.requires),
+                "docs": r.doc(),
             }
             for r in rows
         ]
@@ -360,7 +431,9 @@ def rules_cmd(
     for c in ("id", "severity", "conf", "money", "needs", "title"):
         t.add_column(c)
     for r in rows:
-        t.add_row(r.id, str(r.severity), str(r.confidence), str(r.money), ",".join(r.requires), r.title)
+        t.add_row(
+            r.id, str(r.severity), str(r.confidence), str(r.money), ",".join(r.requires), r.title
+        )
     make_console().print(t)
 
 
@@ -380,15 +453,21 @@ def rule_cmd(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. DEST-002
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UsageError(f"unknown rule {rule_id!r}{hint} (run 'dermaudit rules')")
     r = RULES[rid]
-    md = [f"# {r.id} — {r.title}", "",
-          f"Severity **{r.severity}** · confidence **{r.confidence}** · money **{r.money}** · "
-          f"level {r.level}" + (f" · needs {', '.join(r.requires)}" if r.requires else ""), ""]
+    md = [
+        f"# {r.id} — {r.title}",
+        "",
+        f"Severity **{r.severity}** · confidence **{r.confidence}** · money **{r.money}** · "
+        f"level {r.level}" + (f" · needs {', '.join(r.requires)}" if r.requires else ""),
+        "",
+    ]
     for k, v in r.doc().items():
         md += [f"## {k}", "", v, ""]
     make_console().print(Markdown("\n".join(md)))
 
 
-refdata_app = typer.Typer(help="Reference data: list what is loaded, import CMS files.", no_args_is_help=False)
+refdata_app = typer.Typer(
+    help="Reference data: list what is loaded, import CMS files.", no_args_is_help=False
+)
 app.add_typer(refdata_app, name="refdata")
 
 
@@ -429,14 +508,20 @@ def refdata_list(
 @refdata_app.command("import")
 def refdata_import(
     files: Annotated[list[Path], typer.Argument(help="Downloaded CMS files, zips or folders.")],
-    into: Annotated[Path, typer.Option("--into", help="Ruleset folder to write (use it with --ruleset).")],
-    since: Annotated[str | None, typer.Option(help="Drop edits deleted before this date (YYYY-MM-DD).")] = None,
+    into: Annotated[
+        Path, typer.Option("--into", help="Ruleset folder to write (use it with --ruleset).")
+    ],
+    since: Annotated[
+        str | None, typer.Option(help="Drop edits deleted before this date (YYYY-MM-DD).")
+    ] = None,
 ) -> None:
     """Import NCCI PTP, MUE, add-on code and PFS RVU files into a ruleset folder.
 
     Examples:
 
-      dermaudit refdata import ccipra-v313r0-f*.txt MCR_MUE_PractitionerServices_Eff_10-01-2025.csv --into cms2025q4
+      dermaudit refdata import ccipra-v313r0-f*.txt --into cms2025q4
+
+      dermaudit refdata import MCR_MUE_PractitionerServices_Eff_10-01-2025.csv --into cms2025q4
 
       dermaudit scan charges.csv --ruleset cms2025q4
     """
@@ -471,8 +556,10 @@ def main() -> None:
         if debug:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"dermaudit: error: could not process the input ({first}); rerun with --debug",
-              file=sys.stderr)
+        print(
+            f"dermaudit: error: could not process the input ({first}); rerun with --debug",
+            file=sys.stderr,
+        )
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)

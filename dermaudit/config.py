@@ -18,8 +18,22 @@ from .errors import UsageError
 from .model import PAYER_CLASSES
 
 SCAN_KEYS = {
-    "format", "output", "columns", "payer_map", "select", "ignore", "fail_on", "ruleset",
-    "html", "redact", "quiet", "top", "baseline", "suppressions", "since", "log",
+    "format",
+    "output",
+    "columns",
+    "payer_map",
+    "select",
+    "ignore",
+    "fail_on",
+    "ruleset",
+    "html",
+    "redact",
+    "quiet",
+    "top",
+    "baseline",
+    "suppressions",
+    "since",
+    "log",
 }
 PATH_KEYS = {"output", "columns", "payer_map", "html", "baseline", "suppressions"}
 
@@ -63,7 +77,8 @@ def load_config(path: Path | None) -> Config:
         key = k.replace("-", "_")
         if key not in SCAN_KEYS:
             raise UsageError(
-                f"config {path}: unknown [scan] key {k!r}; known keys: {', '.join(sorted(SCAN_KEYS))}"
+                f"config {path}: unknown [scan] key {k!r}; "
+                f"known keys: {', '.join(sorted(SCAN_KEYS))}"
             )
         if key in PATH_KEYS and isinstance(v, str) and v != "-":
             v = str((base / v).resolve()) if not Path(v).is_absolute() else v
@@ -96,14 +111,16 @@ STARTER = """\
 # format = "json"                 # table | json | jsonl | csv | parquet
 # output = "findings/today.json"  # '-' = stdout
 # html = "findings/today.html"
-fail-on = "denial"                # exit 1 when a finding is at or above: info, review, revenue, denial, compliance, never
+# exit 1 when a finding is at or above: info, review, revenue, denial, compliance, never
+fail-on = "denial"
 # select = ["ALL"]                # rule ids or family prefixes (DEST, EM-001 ...)
 # ignore = ["REV-002"]
 # ruleset = ["our_payer_rules/"]  # extra reference-data folders layered over the defaults
 # baseline = "findings/yesterday.json"   # report only findings that are new since that run
 # suppressions = "waivers.toml"          # reviewed findings, with reason, who and until when
 # since = "2025-06-01"            # audit lines on or after this date (older lines are history)
-# redact = false                  # salted hashes instead of patient/claim ids (set DERMAUDIT_SALT to keep them stable)
+# redact = false                  # salted hashes instead of patient/claim ids
+                                  # (set DERMAUDIT_SALT to keep the hashes stable across runs)
 # log = true                      # timestamped progress lines on stderr, no patient data
 
 # Column mapping detected in {sample}; edit if a column was missed or mis-read.

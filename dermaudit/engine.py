@@ -61,7 +61,13 @@ def run(
     rules: list[Rule],
     options: dict[str, Any] | None = None,
     include_dq: bool = True,
+    provider_stats: dict[str, list[pl.DataFrame]] | None = None,
 ) -> ScanResult:
+    """Run ``rules`` over one ingested frame.
+
+    With ``provider_stats`` (a partitioned scan), provider-level rules only add their
+    per-provider statistics to that dict; ``judge_provider_rules`` judges the sums later.
+    """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     lines = enrich_lines(ingested.lines, ref)
@@ -88,7 +94,16 @@ def run(
         last_dos=last,  # type: ignore[arg-type]
     )
     plans: list[pl.LazyFrame] = []
+    stat_ids: list[str] = []
+    stat_plans: list[pl.LazyFrame] = []
     for r in runnable:
+        if provider_stats is not None and r.level == "provider":
+            if r.stats is None:
+                skipped[r.id] = "provider-level rule without statistics: not run on partitions"
+            else:
+                stat_ids.append(r.id)
+                stat_plans.append(r.stats(ctx))
+            continue
         plan = r.check(ctx)
         cols = plan.collect_schema().names()
         extra = []
@@ -105,7 +120,11 @@ def run(
             )
         )
     t1 = time.perf_counter()
-    frames = pl.collect_all(plans) if plans else []
+    everything = pl.collect_all([*plans, *stat_plans]) if plans or stat_plans else []
+    frames = everything[: len(plans)]
+    if provider_stats is not None:
+        for rid, st in zip(stat_ids, everything[len(plans) :], strict=True):
+            provider_stats.setdefault(rid, []).append(st)
     timings["rules"] = time.perf_counter() - t1
     parts = [f.select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA) for f in frames]  # type: ignore[arg-type]
     if include_dq:
@@ -121,9 +140,7 @@ def run(
         "providers": sorted(lines["provider"].unique().to_list()),
         "first_dos": first.isoformat() if first else None,  # type: ignore[union-attr]
         "last_dos": last.isoformat() if last else None,  # type: ignore[union-attr]
-        "payer_classes": dict(
-            lines.group_by("payer_class").len().sort("payer_class").iter_rows()
-        ),
+        "payer_classes": dict(lines.group_by("payer_class").len().sort("payer_class").iter_rows()),
         "charges": round(float(lines["charge"].sum() or 0.0), 2),
     }
     timings["total"] = time.perf_counter() - t0
@@ -149,3 +166,34 @@ def sort_findings(df: pl.DataFrame) -> pl.DataFrame:
 def at_or_above(df: pl.DataFrame, level: Severity) -> pl.DataFrame:
     keep = [str(s) for s in SEVERITY_ORDER[SEVERITY_ORDER.index(level) :]]
     return df.filter(pl.col("severity").is_in(keep))
+
+
+def judge_provider_rules(
+    ref: RefData,
+    rules: list[Rule],
+    provider_stats: dict[str, list[pl.DataFrame]],
+    present: set[str],
+) -> pl.DataFrame:
+    """Judge provider-level rules on statistics summed over partitions."""
+    from .rules.base import merge_provider_stats
+
+    empty = pl.DataFrame().lazy()
+    ctx = Context(ref=ref, lines=empty, days=empty, present=present)
+    out: list[pl.DataFrame] = []
+    for r in rules:
+        if r.judge is None or r.id not in provider_stats:
+            continue
+        merged = merge_provider_stats(provider_stats[r.id])
+        f = r.judge(ctx, merged.lazy()).collect()
+        extra = {
+            "rule": pl.lit(r.id),
+            "family": pl.lit(r.family),
+            "confidence": pl.lit(str(r.confidence)),
+        }
+        if "severity" not in f.columns:
+            extra["severity"] = pl.lit(str(r.severity))
+        if "money" not in f.columns:
+            extra["money"] = pl.lit(str(r.money))
+        f = f.with_columns(**extra)
+        out.append(f.select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA))  # type: ignore[arg-type]
+    return pl.concat(out) if out else empty_findings()

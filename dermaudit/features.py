@@ -37,7 +37,9 @@ def site_group_expr(ref: RefData, kind: str) -> pl.Expr:
     expr: pl.Expr = pl.lit(None, pl.String)
     site = pl.col("site")
     for kw, grp in reversed(list(zip(rows["keyword"], rows[kind], strict=True))):
-        expr = pl.when(site.str.contains(rf"\b{kw}", literal=False)).then(pl.lit(grp)).otherwise(expr)
+        expr = (
+            pl.when(site.str.contains(rf"\b{kw}", literal=False)).then(pl.lit(grp)).otherwise(expr)
+        )
     return pl.when(site.is_null()).then(None).otherwise(expr)
 
 
@@ -90,12 +92,29 @@ def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> p
         pl.col("payer_class").first(),
         pl.col("_row").alias("rows"),
         pl.struct(
-            "_row", "cpt", "units", "mods", "site", "family", "global_days", "is_em", "m25",
-            "m_distinct", "charge", "fee", "dx",
+            "_row",
+            "cpt",
+            "units",
+            "mods",
+            "site",
+            "family",
+            "global_days",
+            "is_em",
+            "m25",
+            "m_distinct",
+            "charge",
+            "fee",
+            "dx",
         ).alias("lines"),
         pl.col("cpt").alias("cpts"),
-        pl.col("mods").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("mods_all"),
-        pl.col("dx").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("dx"),
+        pl.col("mods")
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .unique(maintain_order=True)
+        .alias("mods_all"),
+        pl.col("dx")
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .unique(maintain_order=True)
+        .alias("dx"),
         pl.col("is_em").any().alias("has_em"),
         (pl.col("is_em") & ~pl.col("m25")).any().alias("em_lacks25"),
         pl.col("global_days").is_in(["000", "010"]).any().alias("has_minor"),
@@ -104,8 +123,6 @@ def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> p
         pl.col("charge").sum().alias("day_charge"),
         pl.len().alias("n_lines"),
     ]
-    aggs += [
-        pl.col("units").filter(pl.col("family") == f).sum().alias(f"fu_{f}") for f in families
-    ]
+    aggs += [pl.col("units").filter(pl.col("family") == f).sum().alias(f"fu_{f}") for f in families]
     aggs += [pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in wanted]
     return lines.group_by(DAY_KEY).agg(aggs).sort("_file", pl.col("rows").list.first())

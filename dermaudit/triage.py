@@ -41,9 +41,7 @@ def add_fingerprint(df: pl.DataFrame) -> pl.DataFrame:
     keys = df.select(key.alias("k"))["k"]
     uniq = keys.unique().to_list()
     digest = {k: hashlib.sha1(k.encode("utf-8")).hexdigest()[:16] for k in uniq}
-    return df.with_columns(
-        keys.replace_strict(digest, return_dtype=pl.String).alias("fingerprint")
-    )
+    return df.with_columns(keys.replace_strict(digest, return_dtype=pl.String).alias("fingerprint"))
 
 
 @dataclass
@@ -63,8 +61,11 @@ class Waiver:
         scope = ", ".join(
             f"{k}={v}"
             for k, v in (
-                ("claim", self.claim), ("patient", self.patient), ("dos", self.dos),
-                ("provider", self.provider), ("fingerprint", self.fingerprint),
+                ("claim", self.claim),
+                ("patient", self.patient),
+                ("dos", self.dos),
+                ("provider", self.provider),
+                ("fingerprint", self.fingerprint),
             )
             if v
         )
@@ -151,10 +152,14 @@ def triage(
 ) -> Triage:
     today = today or date.today()
     f = add_fingerprint(findings)
-    t = Triage(findings=f, waived=f.clear().with_columns(
-        pl.lit(None, pl.String).alias("waiver_reason"), pl.lit(None, pl.String).alias("waived_by"),
-        pl.lit(None, pl.Date).alias("waived_until"),
-    ))
+    t = Triage(
+        findings=f,
+        waived=f.clear().with_columns(
+            pl.lit(None, pl.String).alias("waiver_reason"),
+            pl.lit(None, pl.String).alias("waived_by"),
+            pl.lit(None, pl.Date).alias("waived_until"),
+        ),
+    )
     if since is not None:
         keep = pl.col("dos").is_null() | (pl.col("dos") >= since)
         t.before_since = f.filter(~keep).height
@@ -167,7 +172,8 @@ def triage(
         for cls, sel in per_payer.items():
             rules = f["rule"].unique().to_list()
             off = [
-                r for r in rules
+                r
+                for r in rules
                 if (sel.get("select") and not any(_matches(r, s) for s in sel["select"]))
                 or any(_matches(r, s) for s in sel.get("ignore", []))
             ]
@@ -183,8 +189,13 @@ def triage(
                 continue
             ids = [r for r in f["rule"].unique().to_list() if _matches(r, w.rule)]
             cond = pl.col("rule").is_in(ids)
-            for col, val in (("claim_id", w.claim), ("patient_id", w.patient), ("dos", w.dos),
-                             ("provider", w.provider), ("fingerprint", w.fingerprint)):
+            for col, val in (
+                ("claim_id", w.claim),
+                ("patient_id", w.patient),
+                ("dos", w.dos),
+                ("provider", w.provider),
+                ("fingerprint", w.fingerprint),
+            ):
                 if val is not None:
                     cond = cond & (pl.col(col) == val)
             hit = f.filter(cond.fill_null(False))
@@ -213,9 +224,7 @@ def triage(
         in_range = pl.lit(True)
         if first_dos is not None and last_dos is not None:
             in_range = pl.col("dos").is_null() | pl.col("dos").is_between(first_dos, last_dos)
-        fixed = prev.filter(
-            ~pl.col("fingerprint").is_in(f["fingerprint"].to_list()) & in_range
-        )
+        fixed = prev.filter(~pl.col("fingerprint").is_in(f["fingerprint"].to_list()) & in_range)
         t.fixed = fixed
         t.baseline = {
             "file": str(baseline_path),
@@ -231,7 +240,9 @@ def load_baseline(path: Path) -> pl.DataFrame:
     try:
         data = json.loads(path.read_text("utf-8"))
     except FileNotFoundError as exc:
-        raise UsageError(f"baseline {path} not found; write one with --format json -o FILE") from exc
+        raise UsageError(
+            f"baseline {path} not found; write one with --format json -o FILE"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise UsageError(f"baseline {path} is not a dermaudit JSON output ({exc.msg})") from exc
     recs = data.get("findings") if isinstance(data, dict) else None

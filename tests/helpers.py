@@ -31,9 +31,7 @@ def scan_text(
     return scan_paths([str(p)], select=select, **opts)
 
 
-def scan_paths(
-    paths: list[str], select: list[str] | None = None, **opts: Any
-) -> engine.ScanResult:
+def scan_paths(paths: list[str], select: list[str] | None = None, **opts: Any) -> engine.ScanResult:
     r = ref()
     ing = ingest.load(paths, payer_rules=r.payer_rules, today=date(2026, 11, 27), **opts)
     return engine.run(ing, r, engine.select_rules(select))

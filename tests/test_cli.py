@@ -47,14 +47,29 @@ def test_json_output_shape_and_exit_code(charges: Path) -> None:
     f = next(f for f in data["findings"] if f["rule"] == "DEST-002")
     assert f["rows"] == [2]
     assert set(f) >= {
-        "rule", "family", "severity", "confidence", "money", "rows", "claim_id", "patient_id",
-        "dos", "provider", "codes", "message", "suggestion", "amount",
+        "rule",
+        "family",
+        "severity",
+        "confidence",
+        "money",
+        "rows",
+        "claim_id",
+        "patient_id",
+        "dos",
+        "provider",
+        "codes",
+        "message",
+        "suggestion",
+        "amount",
     }
 
 
 def test_fail_on_threshold(charges: Path) -> None:
     # DEST-002 is compliance, EM-001 denial: nothing at 'compliance' once DEST is ignored
-    assert cli("scan", str(charges), "--fail-on", "compliance", "--ignore", "DEST", "-q").returncode == 0
+    assert (
+        cli("scan", str(charges), "--fail-on", "compliance", "--ignore", "DEST", "-q").returncode
+        == 0
+    )
     assert cli("scan", str(charges), "--fail-on", "compliance", "-q").returncode == 1
     assert cli("scan", str(charges), "--fail-on", "never", "-q").returncode == 0
 

@@ -68,9 +68,15 @@ def _keyed(result) -> set[tuple[str, tuple[int, ...]]]:  # type: ignore[no-untyp
 
 @pytest.mark.parametrize(
     ("name", "text", "fname"),
-    [("tebra", TEBRA, "tebra.csv"), ("nextgen", NEXTGEN, "nextgen.txt"), ("carrier", CARRIER, "rif.csv")],
+    [
+        ("tebra", TEBRA, "tebra.csv"),
+        ("nextgen", NEXTGEN, "nextgen.txt"),
+        ("carrier", CARRIER, "rif.csv"),
+    ],
 )
-def test_real_export_shapes_match_canonical(name: str, text: str, fname: str, tmp_path: Path) -> None:
+def test_real_export_shapes_match_canonical(
+    name: str, text: str, fname: str, tmp_path: Path
+) -> None:
     canon_p = tmp_path / "canonical.csv"
     canon_p.write_text(CANONICAL)
     other_p = tmp_path / fname
@@ -160,7 +166,9 @@ def test_bad_input_gives_one_line_error(name: str, tmp_path: Path) -> None:
 
 def test_latin1_file_is_read(tmp_path: Path) -> None:
     p = tmp_path / "latin1.csv"
-    p.write_bytes("patient_id,dos,provider,cpt,units\nP1,2025-03-04,Dr Muñoz,17000,2\n".encode("latin-1"))
+    p.write_bytes(
+        "patient_id,dos,provider,cpt,units\nP1,2025-03-04,Dr Muñoz,17000,2\n".encode("latin-1")
+    )
     before = _sha(p)
     r = _cli("scan", str(p), "--format", "json")
     assert r.returncode == 1, r.stderr
@@ -183,7 +191,11 @@ def test_bad_rows_become_dq_findings_and_are_counted(tmp_path: Path) -> None:
     res = scan_paths([str(p)])
     dq = res.findings.filter(pl.col("rule").str.starts_with("DQ"))
     assert sorted(zip(dq["rule"], dq["rows"].list.first(), strict=True)) == [
-        ("DQ-001", 2), ("DQ-002", 3), ("DQ-003", 4), ("DQ-004", 5), ("DQ-005", 6)
+        ("DQ-001", 2),
+        ("DQ-002", 3),
+        ("DQ-003", 4),
+        ("DQ-004", 5),
+        ("DQ-005", 6),
     ]
     assert res.ingested.rows_total == 6
     assert res.ingested.lines.height == 1
@@ -192,8 +204,12 @@ def test_bad_rows_become_dq_findings_and_are_counted(tmp_path: Path) -> None:
 def test_excel_input(tmp_path: Path) -> None:
     p = tmp_path / "charges.xlsx"
     pl.DataFrame(
-        {"Patient ID": ["P1", "P1"], "Date of Service": ["3/4/2025", "3/4/2025"],
-         "CPT": ["17000", "17003"], "Units": [3, 1]}
+        {
+            "Patient ID": ["P1", "P1"],
+            "Date of Service": ["3/4/2025", "3/4/2025"],
+            "CPT": ["17000", "17003"],
+            "Units": [3, 1],
+        }
     ).with_columns(pl.col("Date of Service").str.to_date("%m/%d/%Y")).write_excel(p)
     res = scan_paths([str(p)], select=["DEST-002"])
     assert res.ingested.files[0].format == "excel"

@@ -61,13 +61,24 @@ def test_suppressions_waive_and_expire(tmp_path: Path) -> None:
         "until = 2020-01-01\n"
         '[[waiver]]\nrule = "MOHS"\nreason = "never matches"\nby = "JC"\n'
     )
-    r = cli("scan", "c.csv", "-f", "json", "--suppressions", "w.toml", "--select",
-            "DEST-002,EM-001,MOHS-001", cwd=tmp_path)
+    r = cli(
+        "scan",
+        "c.csv",
+        "-f",
+        "json",
+        "--suppressions",
+        "w.toml",
+        "--select",
+        "DEST-002,EM-001,MOHS-001",
+        cwd=tmp_path,
+    )
     data = _json(r)
     assert {f["rule"] for f in data["findings"]} == {"DEST-002"}
     assert [w["rule"] for w in data["waived"]] == ["EM-001"]
     assert data["waived"][0]["waiver_reason"] == "separate problem documented"
-    assert data["triage"]["expired_waivers"] and "2020-01-01" in data["triage"]["expired_waivers"][0]
+    assert (
+        data["triage"]["expired_waivers"] and "2020-01-01" in data["triage"]["expired_waivers"][0]
+    )
     assert data["triage"]["unused_waivers"] == ["MOHS (all)"]
 
 
@@ -99,8 +110,17 @@ def test_since_keeps_history_for_global_periods(tmp_path: Path) -> None:
         "P1,2025-03-05,DrA,Medicare,99213,,1,L82.1,120\n"
         "P2,2025-02-11,DrA,Medicare,17004,,2,L57.0,300\n"
     )
-    r = cli("scan", "c.csv", "-f", "json", "--since", "2025-03-01", "--select", "GLOB-001,DEST-002",
-            cwd=tmp_path)
+    r = cli(
+        "scan",
+        "c.csv",
+        "-f",
+        "json",
+        "--since",
+        "2025-03-01",
+        "--select",
+        "GLOB-001,DEST-002",
+        cwd=tmp_path,
+    )
     data = _json(r)
     rules = {(f["rule"], f["dos"]) for f in data["findings"]}
     assert ("GLOB-001", "2025-03-05") in rules  # history before --since was used

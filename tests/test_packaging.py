@@ -18,9 +18,20 @@ def test_wheel_contains_rulesets_and_templates(tmp_path: Path) -> None:
     except ImportError:
         pytest.skip("hatchling (build backend, dev extra) not installed")
     r = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     wheel = next(tmp_path.glob("dermaudit-*.whl"))

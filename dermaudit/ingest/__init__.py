@@ -51,8 +51,19 @@ from .readers import RawFile, expand_paths, read_file
 
 REQUIRED = ("patient_id", "dos", "cpt")
 OPTIONAL_CANON = (
-    "claim_id", "provider", "payer", "units", "charge", "site", "lesion_size_cm",
-    "lesion_count", "pos", "credential", "group_id", "modifiers", "dx",
+    "claim_id",
+    "provider",
+    "payer",
+    "units",
+    "charge",
+    "site",
+    "lesion_size_cm",
+    "lesion_count",
+    "pos",
+    "credential",
+    "group_id",
+    "modifiers",
+    "dx",
 )
 
 DQ_RULES: dict[str, str] = {
@@ -88,6 +99,7 @@ class Ingested:
     files: list[FileInfo]
     present: set[str]
     notes: list[str] = field(default_factory=list)
+    audited: int | None = None  # set by a partitioned scan, whose lines are not kept
 
     @property
     def rows_total(self) -> int:
@@ -95,7 +107,7 @@ class Ingested:
 
     @property
     def rows_excluded(self) -> int:
-        return self.rows_total - self.lines.height
+        return self.rows_total - (self.lines.height if self.audited is None else self.audited)
 
 
 def _normalise(
@@ -151,9 +163,15 @@ def _normalise(
     b = derive(b, "_mods_key", {"_mods_cols": modifiers("_mods_key")})
     b = derive(b, "_dx_key", {"dx": diagnoses("_dx_key")})
     b = derive(b, "payer", {"payer_class": payer_class(pl.col("payer"), payer_rules, payer_exact)})
-    b = derive(b, "_units_raw", {
-        "_units_num": pl.col("_units_raw").str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
-    })
+    b = derive(
+        b,
+        "_units_raw",
+        {
+            "_units_num": pl.col("_units_raw")
+            .str.replace_all(r"[,\s]", "")
+            .cast(pl.Float64, strict=False)
+        },
+    )
     b = derive(b, "_charge_raw", {"_charge": number("_charge_raw")})
     b = derive(b, "_unit_charge_raw", {"_unit_charge": number("_unit_charge_raw")})
     charge = pl.col("_charge")
@@ -177,7 +195,9 @@ def _normalise(
                 pl.lit("date of service "),
                 pl.when(pl.col("_dos_raw").is_null())
                 .then(pl.lit("is blank"))
-                .otherwise(pl.concat_str(pl.lit("'"), pl.col("_dos_raw"), pl.lit("' is not a date"))),
+                .otherwise(
+                    pl.concat_str(pl.lit("'"), pl.col("_dos_raw"), pl.lit("' is not a date"))
+                ),
             )
         )
         .alias("DQ-001"),
@@ -194,9 +214,9 @@ def _normalise(
             )
         )
         .alias("DQ-002"),
-        pl.when(pl.col("patient_id").is_null()).then(pl.lit("patient identifier is blank")).alias(
-            "DQ-003"
-        ),
+        pl.when(pl.col("patient_id").is_null())
+        .then(pl.lit("patient identifier is blank"))
+        .alias("DQ-003"),
         pl.when(
             pl.col("_units_raw").is_not_null()
             & (u.is_null() | (u <= 0) | (u != u.round(0))).fill_null(True)
@@ -222,7 +242,16 @@ def _normalise(
     bad = problems.filter(bad_mask)
     dq = (
         bad.unpivot(
-            index=["_file", "_row", "_claim_raw", "patient_id", "dos", "provider", "payer_class", "_cpt_raw"],
+            index=[
+                "_file",
+                "_row",
+                "_claim_raw",
+                "patient_id",
+                "dos",
+                "provider",
+                "payer_class",
+                "_cpt_raw",
+            ],
             on=dq_cols,
             variable_name="rule",
             value_name="message",
@@ -264,15 +293,33 @@ def _normalise(
             pl.coalesce(
                 pl.col("_claim_raw"),
                 pl.concat_str(
-                    pl.col("patient_id"), pl.col("dos").cast(pl.String), pl.col("provider"),
+                    pl.col("patient_id"),
+                    pl.col("dos").cast(pl.String),
+                    pl.col("provider"),
                     separator="|",
                 ),
             ).alias("claim_id"),
         )
         .select(
-            "_file", "_row", "claim_id", "patient_id", "dos", "provider", "payer", "payer_class",
-            "cpt", "mods", "units", "dx", "charge", "site", "lesion_size_cm", "lesion_count",
-            "pos", "credential", "group_id",
+            "_file",
+            "_row",
+            "claim_id",
+            "patient_id",
+            "dos",
+            "provider",
+            "payer",
+            "payer_class",
+            "cpt",
+            "mods",
+            "units",
+            "dx",
+            "charge",
+            "site",
+            "lesion_size_cm",
+            "lesion_count",
+            "pos",
+            "credential",
+            "group_id",
         )
     )
     if "dx" in mapping.multi:
@@ -311,7 +358,7 @@ def check_columns(raw: RawFile, overrides: dict[str, str | list[str]] | None) ->
         raise InputError(
             f"{raw.name}: no column for {', '.join(missing)} "
             f"(columns: {', '.join(cols[:25])}); name it in a --columns map.toml, "
-            f"e.g. {missing[0]} = \"<your column>\""
+            f'e.g. {missing[0]} = "<your column>"'
         )
     return mapping
 
@@ -343,14 +390,22 @@ def load_raw(
         mapping = check_columns(raw, overrides)
         if raw.frame.height == 0:
             raise InputError(f"{raw.name} has a header but no data rows; export the charges again")
-        clean, dq, file_notes = _normalise(raw, mapping, payer_rules or [], payer_exact or {}, today)
+        clean, dq, file_notes = _normalise(
+            raw, mapping, payer_rules or [], payer_exact or {}, today
+        )
         notes.extend(file_notes)
         cleans.append(clean)
         dqs.append(dq)
         infos.append(
             FileInfo(
-                raw.name, str(path), raw.sha256, raw.format, raw.frame.height, raw.delimiter,
-                raw.encoding, mapping.as_dict(),
+                raw.name,
+                str(path),
+                raw.sha256,
+                raw.format,
+                raw.frame.height,
+                raw.delimiter,
+                raw.encoding,
+                mapping.as_dict(),
             )
         )
         have = present_fields(mapping)

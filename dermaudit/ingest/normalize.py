@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-
 from typing import TypeVar
 
 import polars as pl
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
-from .columns import Mapping
 
 EMPTY_LIST = pl.lit([], pl.List(pl.String))
 CODE_RE = r"^(?:\d{4}[0-9FTU]|[A-V]\d{4})$"
@@ -101,9 +99,11 @@ def diagnoses(key: str) -> pl.Expr:
             pl.element()
             .str.replace(".", "", literal=True)
             .pipe(
-                lambda e: pl.when(e.str.len_chars() > 3)
-                .then(pl.concat_str([e.str.slice(0, 3), pl.lit("."), e.str.slice(3)]))
-                .otherwise(e)
+                lambda e: (
+                    pl.when(e.str.len_chars() > 3)
+                    .then(pl.concat_str([e.str.slice(0, 3), pl.lit("."), e.str.slice(3)]))
+                    .otherwise(e)
+                )
             )
         )
     )

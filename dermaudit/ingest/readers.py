@@ -133,9 +133,9 @@ def _read_csv(path: Path) -> RawFile:
         except UnicodeDecodeError as exc:
             if exc.start < len(head) - 4:  # not just a character cut at the 1 MiB boundary
                 encoding = "cp1252"
-        if encoding == "utf-8" and size > len(head):
-            if not _is_utf8(path):  # the head was fine; check the rest without keeping it
-                encoding = "cp1252"
+        # the head was fine; check the rest without keeping it
+        if encoding == "utf-8" and size > len(head) and not _is_utf8(path):
+            encoding = "cp1252"
         if encoding == "cp1252":
             raw = path.read_bytes()
             data = raw.decode("cp1252", errors="replace").encode("utf-8")
@@ -156,7 +156,9 @@ def _read_csv(path: Path) -> RawFile:
             truncate_ragged_lines=True,
         )
     except pl.exceptions.ComputeError as exc:
-        raise InputError(f"{path.name} cannot be parsed as CSV: {str(exc).splitlines()[0]}") from exc
+        raise InputError(
+            f"{path.name} cannot be parsed as CSV: {str(exc).splitlines()[0]}"
+        ) from exc
     except pl.exceptions.NoDataError as exc:
         raise InputError(f"{path.name} is empty; export the charges again") from exc
     df = _clean_headers(df)
@@ -191,17 +193,12 @@ def _stringify(df: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
             exprs.append(col.dt.strftime("%Y-%m-%d"))
         elif isinstance(dtype, pl.Datetime):
             exprs.append(col.dt.date().dt.strftime("%Y-%m-%d"))
-        elif dtype.is_integer():
-            numeric.add(name)
-            exprs.append(col.cast(pl.String))
-        elif dtype.is_float():
+        elif dtype.is_integer() or dtype.is_float():
             numeric.add(name)
             exprs.append(col.cast(pl.String))
         elif isinstance(dtype, pl.List):
             exprs.append(col.cast(pl.List(pl.String)).list.join(","))
-        elif dtype == pl.Categorical or isinstance(dtype, pl.Enum):
-            exprs.append(col.cast(pl.String))
-        elif dtype == pl.Null:
+        elif dtype == pl.Categorical or isinstance(dtype, pl.Enum) or dtype == pl.Null:
             exprs.append(col.cast(pl.String))
         else:
             try:

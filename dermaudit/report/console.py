@@ -73,8 +73,11 @@ def render(result: ScanResult, console: Console, top: int = 10) -> None:
             rt.add_column(c, justify="right" if c in ("findings", "dollars") else "left")
         for r in s["by_rule"]:
             rt.add_row(
-                f"[rule]{r['rule']}[/]", r["title"], f"[sev.{r['severity']}]{r['severity']}[/]",
-                f"{r['count']:,}", _money(r["amount"]),
+                f"[rule]{r['rule']}[/]",
+                r["title"],
+                f"[sev.{r['severity']}]{r['severity']}[/]",
+                f"{r['count']:,}",
+                _money(r["amount"]),
             )
         console.print(rt)
 
@@ -88,8 +91,13 @@ def render(result: ScanResult, console: Console, top: int = 10) -> None:
             rows = r["rows"] or []
             shown = " ".join(str(x) for x in rows[:6]) + (" ..." if len(rows) > 6 else "")
             tt.add_row(
-                r["rule"], shown, str(r["dos"] or ""), r["codes"] or "", r["message"] or "",
-                r["suggestion"] or "", _money(r["amount"]),
+                r["rule"],
+                shown,
+                str(r["dos"] or ""),
+                r["codes"] or "",
+                r["message"] or "",
+                r["suggestion"] or "",
+                _money(r["amount"]),
             )
         console.print(tt)
 

@@ -79,9 +79,15 @@ def to_json_obj(result: ScanResult, findings: pl.DataFrame | None = None) -> dic
 def write(result: ScanResult, fmt: str, dest: Path | None, findings: pl.DataFrame) -> str | None:
     """Write findings in ``fmt``; returns text when ``dest`` is None (stdout)."""
     if fmt == "json":
-        text = json.dumps(to_json_obj(result, findings), indent=2, default=str, ensure_ascii=False) + "\n"
+        text = (
+            json.dumps(to_json_obj(result, findings), indent=2, default=str, ensure_ascii=False)
+            + "\n"
+        )
     elif fmt == "jsonl":
-        text = "".join(json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in findings_records(findings))
+        text = "".join(
+            json.dumps(r, default=str, ensure_ascii=False) + "\n"
+            for r in findings_records(findings)
+        )
     elif fmt == "csv":
         flat = findings.with_columns(
             pl.col("rows").cast(pl.List(pl.String)).list.join(" ").alias("rows")

@@ -81,6 +81,11 @@ class Rule:
     level: str = "day"
     payer_classes: tuple[str, ...] = ()  # empty = all payers
     default: bool = True  # False: runs only when selected by id, family or ALL
+    # Provider-level rules in two steps, so a partitioned scan can add the statistics of every
+    # partition before judging: stats(ctx) -> one row per provider (additive numbers,
+    # ``_file`` and ``sup_rows``), judge(ctx, stats) -> findings. check = judge(stats(ctx)).
+    stats: Callable[[Context], pl.LazyFrame] | None = None
+    judge: Callable[[Context, pl.LazyFrame], pl.LazyFrame] | None = None
 
     @property
     def family(self) -> str:
@@ -120,7 +125,8 @@ def rule(
     level: str = "day",
     payers: Iterable[str] = (),
     default: bool = True,
-) -> Callable[[Callable[[Context], pl.LazyFrame]], Callable[[Context], pl.LazyFrame]]:
+    stats: Callable[[Context], pl.LazyFrame] | None = None,
+) -> Callable[[Callable[..., pl.LazyFrame]], Callable[..., pl.LazyFrame]]:
     """Declare a rule. Metadata is validated here, when the module is imported."""
     if id in RULES:
         raise ValueError(f"rule {id} declared twice")
@@ -134,7 +140,17 @@ def rule(
         if not val.strip():
             raise ValueError(f"rule {id}: {name} is empty")
 
-    def deco(fn: Callable[[Context], pl.LazyFrame]) -> Callable[[Context], pl.LazyFrame]:
+    if stats is not None and level != "provider":
+        raise ValueError(f"rule {id}: stats= is for provider-level rules")
+
+    def deco(fn: Callable[..., pl.LazyFrame]) -> Callable[..., pl.LazyFrame]:
+        check: Callable[[Context], pl.LazyFrame] = fn
+        if stats is not None:
+            st = stats
+
+            def check(ctx: Context) -> pl.LazyFrame:
+                return fn(ctx, st(ctx))
+
         RULES[id] = Rule(
             id=id,
             severity=severity,
@@ -147,13 +163,15 @@ def rule(
             compliant=compliant.strip(),
             source=source.strip(),
             amount_method=amount.strip(),
-            check=fn,
+            check=check,
             limits=limits.strip(),
             requires=tuple(requires),
             codes=tuple(codes),
             level=level,
             payer_classes=tuple(payers),
             default=default,
+            stats=stats,
+            judge=fn if stats is not None else None,
         )
         return fn
 
@@ -208,7 +226,9 @@ def _any_prefix(pre: list[str]) -> pl.Expr:
 def rows_of(*codes: str) -> pl.Expr:
     """On the day frame: the row numbers of lines with these codes."""
     return pl.col("lines").list.eval(
-        pl.element().struct.field("_row").filter(pl.element().struct.field("cpt").is_in(list(codes)))
+        pl.element()
+        .struct.field("_row")
+        .filter(pl.element().struct.field("cpt").is_in(list(codes)))
     )
 
 
@@ -260,3 +280,60 @@ def emit(
 
 def money_fmt(x: float) -> str:
     return f"${x:,.2f}"
+
+
+# ---- provider-level statistics -------------------------------------------------------------
+
+SAMPLE_ROWS = 20
+
+
+def provider_stats(support: pl.LazyFrame, per: pl.LazyFrame) -> pl.LazyFrame:
+    """Per-provider statistics: ``per`` (provider + additive numbers) with ``_file`` and
+    ``sup_rows`` (the first 20 supporting rows of the provider's first file) from ``support``
+    (``_file``, ``_row``, ``provider``)."""
+    first_file = pl.col("_file").first()
+    sample = (
+        support.sort("_file", "_row")
+        .group_by("provider")
+        .agg(
+            first_file.alias("_file"),
+            pl.col("_row")
+            .filter(pl.col("_file") == first_file)
+            .head(SAMPLE_ROWS)
+            .alias("sup_rows"),
+        )
+    )
+    return per.join(sample, on="provider", how="left").with_columns(
+        pl.col("sup_rows").fill_null(pl.lit([], pl.List(pl.Int64)))
+    )
+
+
+def merge_provider_stats(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Add up the per-provider statistics of several partitions."""
+    df = pl.concat(frames, how="diagonal_relaxed")
+    nums = [c for c, t in df.schema.items() if t.is_numeric()]
+    first_file = pl.col("_file").drop_nulls().first()
+    return (
+        df.sort("provider", "_file", nulls_last=True)
+        .group_by("provider", maintain_order=True)
+        .agg(
+            first_file.alias("_file"),
+            pl.col("sup_rows")
+            .filter(pl.col("_file") == first_file)
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .sort()
+            .head(SAMPLE_ROWS)
+            .alias("sup_rows"),
+            *[pl.col(c).sum() for c in nums],
+        )
+    )
+
+
+def provider_keys() -> list[pl.Expr]:
+    """The finding-key columns a provider-level finding leaves empty."""
+    return [
+        pl.lit(None, pl.String).alias("claim_id"),
+        pl.lit(None, pl.String).alias("patient_id"),
+        pl.lit(None, pl.Date).alias("dos"),
+        pl.lit(None, pl.String).alias("payer_class"),
+    ]

@@ -22,7 +22,18 @@ import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, all_dx_in, emit, line_field, line_rows, msg, rows_where, rule
+from .base import (
+    Context,
+    all_dx_in,
+    emit,
+    line_field,
+    line_rows,
+    msg,
+    provider_keys,
+    provider_stats,
+    rows_where,
+    rule,
+)
 
 NCCI_CH1_EM = (
     "NCCI Policy Manual ch. I (E/M with procedures) and ch. III (integumentary), as quoted by "
@@ -76,30 +87,6 @@ def fee_of(ctx: Context, code: pl.Expr) -> pl.Expr:
 
 def pct(x: pl.Expr) -> pl.Expr:
     return (x * 100).round(1).cast(pl.String)
-
-
-def provider_frame(supporting: pl.LazyFrame, **aggs: pl.Expr) -> pl.LazyFrame:
-    """Group supporting lines (``_file``, ``_row``, ``provider``) into one row per provider.
-
-    ``rows`` = the first 20 supporting rows of the provider's first file (row numbers are per
-    file), and the finding-key columns the provider level leaves empty.
-    """
-    first_file = pl.col("_file").first()
-    return (
-        supporting.sort("_file", "_row")
-        .group_by("provider")
-        .agg(
-            first_file.alias("_file"),
-            pl.col("_row").filter(pl.col("_file") == first_file).head(20).alias("sup_rows"),
-            **aggs,
-        )
-        .with_columns(
-            pl.lit(None, pl.String).alias("claim_id"),
-            pl.lit(None, pl.String).alias("patient_id"),
-            pl.lit(None, pl.Date).alias("dos"),
-            pl.lit(None, pl.String).alias("payer_class"),
-        )
-    )
 
 
 def same_file_rows(other_file: str, other_rows: str) -> pl.Expr:
@@ -198,6 +185,31 @@ def em_001(ctx: Context) -> pl.LazyFrame:
 # ---- EM-002 ---------------------------------------------------------------------------------
 
 
+def _em_002_stats(ctx: Context) -> pl.LazyFrame:
+    """Per provider: procedure encounters (n), those with an E/M-25 (k), office E/M lines
+    (em_n) and those that are E/M-25 on a procedure day (em_k)."""
+    days = ctx.days.with_columns(
+        rows_where(line_field("is_em") & line_field("m25")).alias("em25_rows"),
+    )
+    proc_days = days.filter(pl.col("has_minor")).with_columns(
+        (pl.col("em25_rows").list.len() > 0).alias("with25"),
+    )
+    per = proc_days.group_by("provider").agg(pl.len().alias("n"), pl.col("with25").sum().alias("k"))
+    em = ctx.lines.filter(pl.col("is_em")).join(
+        ctx.days.select(*DAY_KEY, "has_minor"), on=DAY_KEY, how="left"
+    )
+    em_share = em.group_by("provider").agg(
+        pl.len().alias("em_n"),
+        (pl.col("m25") & pl.col("has_minor").fill_null(False)).sum().alias("em_k"),
+    )
+    support = (
+        proc_days.filter(pl.col("with25"))
+        .select("_file", "provider", pl.col("em25_rows").alias("_row"))
+        .explode("_row")
+    )
+    return provider_stats(support, per.join(em_share, on="provider", how="left"))
+
+
 @rule(
     "EM-002",
     severity=Severity.REVIEW,
@@ -205,6 +217,7 @@ def em_001(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     level="provider",
     title="Modifier-25 utilisation outlier (provider)",
+    stats=_em_002_stats,
     flags="""
 A rendering provider who billed an office E/M with modifier 25 at more than the review
 trigger (rulesets/benchmarks.toml em25_with_procedure_review_threshold, 90% by default) of
@@ -240,38 +253,14 @@ incidental procedures may legitimately run high; the finding asks for a note sam
 refund.
 """,
 )
-def em_002(ctx: Context) -> pl.LazyFrame:
+def em_002(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     ref = ctx.ref
     min_n = ref.bench("em25_min_procedure_encounters")
     thr = ref.bench("em25_with_procedure_review_threshold")
     oig = ref.bench("oig_2025_same_day_em_share")
     typical = ref.bench("em25_typical_share_biopsy_destruction")
-    days = ctx.days.with_columns(
-        rows_where(line_field("is_em") & line_field("m25")).alias("em25_rows"),
-    )
-    proc_days = days.filter(pl.col("has_minor")).with_columns(
-        (pl.col("em25_rows").list.len() > 0).alias("with25"),
-    )
-    per = proc_days.group_by("provider").agg(pl.len().alias("n"), pl.col("with25").sum().alias("k"))
-    # E/M-line view: share of the provider's office E/M lines that are E/M-25 on a procedure day
-    em = ctx.lines.filter(pl.col("is_em")).join(
-        ctx.days.select(*DAY_KEY, "has_minor"), on=DAY_KEY, how="left"
-    )
-    em_share = em.group_by("provider").agg(
-        pl.len().alias("em_n"),
-        (pl.col("m25") & pl.col("has_minor").fill_null(False)).sum().alias("em_k"),
-    )
-    support = (
-        proc_days.filter(pl.col("with25"))
-        .select("_file", "provider", pl.col("em25_rows").alias("_row"))
-        .explode("_row")
-    )
-    frame = (
-        provider_frame(support)
-        .join(per, on="provider", how="inner")
-        .join(em_share, on="provider", how="left")
-        .with_columns((pl.col("k") / pl.col("n")).alias("rate"))
-        .filter((pl.col("n") >= min_n) & (pl.col("rate") > thr))
+    frame = stats.with_columns((pl.col("k") / pl.col("n")).alias("rate"), *provider_keys()).filter(
+        (pl.col("n") >= min_n) & (pl.col("rate") > thr)
     )
     return emit(
         frame,
@@ -699,84 +688,86 @@ def em_007(ctx: Context) -> pl.LazyFrame:
 # ---- EM-008 ---------------------------------------------------------------------------------
 
 
-def _level_metric(
-    ctx: Context,
-    em: pl.LazyFrame,
-    label: str,
-    denom_codes: list[str],
-    high_codes: list[str],
-    bench_key: str | None,
-    bench_text: str,
-) -> pl.LazyFrame:
-    """Per provider: high-level share among ``denom_codes`` vs a benchmark or the practice peers.
+# (metric key, label, denominator codes, high-level codes, benchmark key, benchmark text, era)
+LEVEL_METRICS: list[tuple[str, str, list[str], list[str], str | None, str, str]] = [
+    (
+        "est",
+        "established 99214+99215",
+        EST_CODES,
+        ["99214", "99215"],
+        "em_specialty_high_share_established",
+        "specialty",
+        "modern",
+    ),
+    (
+        "new",
+        "new 99204+99205",
+        NEW_CODES,
+        ["99204", "99205"],
+        "em_specialty_high_share_new",
+        "specialty",
+        "modern",
+    ),
+    ("old", "before 2021, 99214 of 99213+99214", ["99213", "99214"], ["99214"], None, "", "old"),
+]
 
-    Returns provider, text (empty when not flagged), flagged, and the high-level rows.
-    """
+
+def _em_008_stats(ctx: Context) -> pl.LazyFrame:
+    """Per provider and metric: visits in the denominator (n_*) and high-level visits (k_*)."""
+    em = ctx.lines.filter(pl.col("is_em"))
+    modern = pl.col("dos") >= EM_2021
+    aggs: list[pl.Expr] = []
+    high_any = pl.lit(False)
+    for key, _label, denom, high, _bk, _bt, era in LEVEL_METRICS:
+        in_era = modern if era == "modern" else ~modern
+        in_denom = in_era & pl.col("cpt").is_in(denom)
+        is_high = in_denom & pl.col("cpt").is_in(high)
+        aggs.append(pl.col("units").filter(in_denom).sum().alias(f"n_{key}"))
+        aggs.append(pl.col("units").filter(is_high).sum().alias(f"k_{key}"))
+        high_any = high_any | is_high
+    per = em.group_by("provider").agg(aggs)
+    support = em.filter(high_any).select("_file", "_row", "provider")
+    return provider_stats(support, per)
+
+
+def _level_judgement(
+    ctx: Context, key: str, label: str, bench_key: str | None, bench_text: str
+) -> tuple[pl.Expr, pl.Expr]:
+    """(flagged, text) for one metric over the merged per-provider statistics."""
     min_n = ctx.ref.bench("em_level_min_visits")
     factor = ctx.ref.bench("em_level_high_share_factor")
     z = ctx.ref.bench("em_level_outlier_sd")
-    sub = em.filter(pl.col("cpt").is_in(denom_codes))
-    per = sub.group_by("provider").agg(
-        pl.col("units").sum().alias("n"),
-        pl.col("units").filter(pl.col("cpt").is_in(high_codes)).sum().alias("k"),
-    )
+    n, k = pl.col(f"n_{key}"), pl.col(f"k_{key}")
     if bench_key is not None and bench_key in ctx.ref.benchmarks:
         b = ctx.ref.bench(bench_key)
         src = ctx.ref.bench_source(bench_key) or bench_key
-        per = per.with_columns(
-            pl.lit(b).alias("bench"),
-            pl.lit(f"{bench_text} benchmark {b:.1%} ({src})").alias("bench_txt"),
-            pl.lit(True).alias("bench_ok"),
-        )
+        bench: pl.Expr = pl.lit(b)
+        bench_txt: pl.Expr = pl.lit(f"{bench_text} benchmark {b:.1%} ({src})")
+        bench_ok: pl.Expr = pl.lit(True)
     elif bench_key is None:  # pre-2021: the weak 2018 dermatology figure
-        key = "em_2018_99214_share_of_99213_99214"
-        b = ctx.ref.bench(key)
-        per = per.with_columns(
-            pl.lit(b).alias("bench"),
-            pl.lit(f"2018 dermatology share {b:.0%} ({ctx.ref.bench_source(key)}; weak)").alias(
-                "bench_txt"
-            ),
-            pl.lit(True).alias("bench_ok"),
-        )
+        bk = "em_2018_99214_share_of_99213_99214"
+        b = ctx.ref.bench(bk)
+        bench = pl.lit(b)
+        bench_txt = pl.lit(f"2018 dermatology share {b:.0%} ({ctx.ref.bench_source(bk)}; weak)")
+        bench_ok = pl.lit(True)
     else:  # no specialty benchmark configured: compare with the rest of the practice
-        tot_n, tot_k = pl.col("n").sum(), pl.col("k").sum()
-        peer_n = tot_n - pl.col("n")
-        per = per.with_columns(
-            ((tot_k - pl.col("k")) / peer_n).alias("bench"),
-            msg(
-                "the other providers in this data (",
-                pct((tot_k - pl.col("k")) / peer_n),
-                "% of ",
-                peer_n,
-                "; no specialty benchmark configured)",
-            ).alias("bench_txt"),
-            (peer_n >= min_n).alias("bench_ok"),
+        peer_n = n.sum() - n
+        bench = (k.sum() - k) / peer_n
+        bench_txt = msg(
+            "the other providers in this data (",
+            pct(bench),
+            "% of ",
+            peer_n,
+            "; no specialty benchmark configured)",
         )
-    share = pl.col("k") / pl.col("n")
-    se = (pl.col("bench") * (1 - pl.col("bench")) / pl.col("n")).sqrt()
+        bench_ok = peer_n >= min_n
+    share = k / n
+    se = (bench * (1 - bench) / n).sqrt()
     flagged = (
-        pl.col("bench_ok")
-        & (pl.col("n") >= min_n)
-        & (pl.col("bench") > 0)
-        & (share > factor * pl.col("bench"))
-        & (share > pl.col("bench") + z * se)
+        bench_ok & (n >= min_n) & (bench > 0) & (share > factor * bench) & (share > bench + z * se)
     ).fill_null(False)
-    rows = sub.filter(pl.col("cpt").is_in(high_codes)).select("provider", "_file", "_row")
-    out = per.with_columns(
-        flagged.alias("flagged"),
-        msg(
-            label,
-            ": ",
-            pl.col("k"),
-            " of ",
-            pl.col("n"),
-            " (",
-            pct(share),
-            "%) vs ",
-            pl.col("bench_txt"),
-        ).alias("text"),
-    ).filter(pl.col("flagged"))
-    return rows.join(out.select("provider", "text"), on="provider", how="inner")
+    text = msg(label, ": ", k, " of ", n, " (", pct(share), "%) vs ", bench_txt)
+    return flagged, text
 
 
 @rule(
@@ -786,6 +777,7 @@ def _level_metric(
     money=Money.OVER,
     level="provider",
     title="High-level office E/M share outlier (provider)",
+    stats=_em_008_stats,
     flags="""
 A rendering provider whose share of high-level office visits - 99214+99215 among established
 visits (99211-99215), 99204+99205 among new visits (99202-99205), for dates from 2021-01-01 -
@@ -822,41 +814,21 @@ share. When a file spans 2020 and 2021, the two E/M rule eras are measured separ
 reported together in the provider's one finding.
 """,
 )
-def em_008(ctx: Context) -> pl.LazyFrame:
-    em = ctx.lines.filter(pl.col("is_em"))
-    modern = em.filter(pl.col("dos") >= EM_2021)
-    old = em.filter(pl.col("dos") < EM_2021)
-    parts = [
-        _level_metric(
-            ctx,
-            modern,
-            "established 99214+99215",
-            EST_CODES,
-            ["99214", "99215"],
-            "em_specialty_high_share_established",
-            "specialty",
-        ),
-        _level_metric(
-            ctx,
-            modern,
-            "new 99204+99205",
-            NEW_CODES,
-            ["99204", "99205"],
-            "em_specialty_high_share_new",
-            "specialty",
-        ),
-        _level_metric(
-            ctx,
-            old,
-            "before 2021, 99214 of 99213+99214",
-            ["99213", "99214"],
-            ["99214"],
-            None,
-            "",
-        ),
-    ]
-    support = pl.concat(parts, how="vertical")
-    frame = provider_frame(support, texts=pl.col("text").unique(maintain_order=True).str.join("; "))
+def em_008(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
+    flags: list[pl.Expr] = []
+    texts: list[pl.Expr] = []
+    for key, label, _d, _h, bench_key, bench_text, _era in LEVEL_METRICS:
+        f, t = _level_judgement(ctx, key, label, bench_key, bench_text)
+        flags.append(f.alias(f"f_{key}"))
+        texts.append(pl.when(pl.col(f"f_{key}")).then(t))
+    frame = (
+        stats.with_columns(flags)
+        .with_columns(
+            pl.concat_str(texts, separator="; ", ignore_nulls=True).alias("texts"),
+            *provider_keys(),
+        )
+        .filter(pl.any_horizontal([pl.col(f"f_{m[0]}") for m in LEVEL_METRICS]))
+    )
     return emit(
         frame,
         rows=pl.col("sup_rows"),
@@ -1340,6 +1312,5 @@ __all__ = [
     "is_procedure",
     "line_amount",
     "pct",
-    "provider_frame",
     "same_file_rows",
 ]

@@ -12,7 +12,17 @@ import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, has_dx, line_field, line_rows, msg, rule
+from .base import (
+    Context,
+    emit,
+    has_dx,
+    line_field,
+    line_rows,
+    msg,
+    provider_keys,
+    provider_stats,
+    rule,
+)
 from .em import (
     NOT_SELF_PAY,
     PROC_GLOBALS,
@@ -20,7 +30,6 @@ from .em import (
     is_procedure,
     line_amount,
     pct,
-    provider_frame,
 )
 
 CR_8863 = (
@@ -342,6 +351,13 @@ def mod_003(ctx: Context) -> pl.LazyFrame:
 # ---- MOD-004 --------------------------------------------------------------------------------
 
 
+def _mod_004_stats(ctx: Context) -> pl.LazyFrame:
+    procs = ctx.lines.filter(pl.col("global_days").is_in([*PROC_GLOBALS, "ZZZ"]).fill_null(False))
+    per = procs.group_by("provider").agg(pl.len().alias("n"), pl.col("m_distinct").sum().alias("k"))
+    support = procs.filter(pl.col("m_distinct")).select("_file", "_row", "provider")
+    return provider_stats(support, per)
+
+
 @rule(
     "MOD-004",
     severity=Severity.REVIEW,
@@ -349,6 +365,7 @@ def mod_003(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     level="provider",
     title="Distinct-procedure modifier rate outlier (provider)",
+    stats=_mod_004_stats,
     flags="""
 A rendering provider whose share of procedure lines (global 000/010/090/ZZZ) carrying 59 or
 X{EPSU} is above mod59_share_review_threshold (rulesets/benchmarks.toml, 30% by default),
@@ -370,18 +387,12 @@ doing many multi-lesion sessions (biopsy plus destruction of other lesions) legi
 higher. All payers counted together.
 """,
 )
-def mod_004(ctx: Context) -> pl.LazyFrame:
+def mod_004(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     min_n = ctx.ref.bench("mod59_min_procedure_lines")
     thr = ctx.ref.bench("mod59_share_review_threshold")
     src = ctx.ref.bench_source("mod59_share_review_threshold")
-    procs = ctx.lines.filter(pl.col("global_days").is_in([*PROC_GLOBALS, "ZZZ"]).fill_null(False))
-    per = procs.group_by("provider").agg(pl.len().alias("n"), pl.col("m_distinct").sum().alias("k"))
-    support = procs.filter(pl.col("m_distinct")).select("_file", "_row", "provider")
-    frame = (
-        provider_frame(support)
-        .join(per, on="provider", how="inner")
-        .with_columns((pl.col("k") / pl.col("n")).alias("rate"))
-        .filter((pl.col("n") >= min_n) & (pl.col("rate") > thr))
+    frame = stats.with_columns((pl.col("k") / pl.col("n")).alias("rate"), *provider_keys()).filter(
+        (pl.col("n") >= min_n) & (pl.col("rate") > thr)
     )
     return emit(
         frame,

@@ -1,0 +1,217 @@
+"""Larger-than-memory scans: split by patient hash, audit each partition, merge.
+
+Every coding rule looks at one patient (a day, or the patient's history), so a partition that
+holds all lines of its patients gives exactly the findings a single in-memory scan would. The
+plan:
+
+1. one streaming pass over the input (CSV or Parquet files, a folder or a glob) adds the source
+   file and row number to every line and writes it to ``N`` temporary Parquet partitions keyed
+   by ``hash(patient) % N`` (``LazyFrame.sink_parquet`` with ``PartitionBy``: constant memory);
+2. each partition is read, normalised and audited on its own; its findings are kept and its
+   memory released;
+3. provider-level rules run on additive per-provider statistics that each partition returns,
+   summed across partitions before the thresholds are applied (see ``Rule.stats``);
+4. counts (rows, encounters, patients, date range, payer classes) are merged.
+
+On a distributed engine the same plan maps one to one: step 1 is a shuffle by patient hash
+(Spark ``repartition(n, hash(patient))``, Dask ``shuffle``), step 2 a ``mapPartitions`` that runs
+this engine unchanged on each partition, step 3 a ``reduceByKey(provider)`` of the statistics and
+a final single-node pass of the provider rules.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import engine
+from .errors import InputError
+from .ingest import FileInfo, Ingested, check_columns, load_raw
+from .ingest.readers import (
+    CSV_EXT,
+    EXCEL_EXT,
+    PARQUET_EXT,
+    RawFile,
+    _sniff_delimiter,
+    _stringify,
+    expand_paths,
+    sha256_of,
+)
+from .model import empty_findings
+from .refdata import RefData
+from .rules.base import Rule
+
+TARGET_ROWS_PER_PARTITION = 4_000_000
+
+
+def _scan(path: Path) -> pl.LazyFrame:
+    ext = path.suffix.lower()
+    if ext in PARQUET_EXT:
+        return pl.scan_parquet(path)
+    if ext in CSV_EXT:
+        if path.stat().st_size == 0:
+            raise InputError(f"{path.name} is empty (0 bytes); export the charges again")
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16).decode("utf-8", errors="ignore")
+        return pl.scan_csv(
+            path,
+            separator=_sniff_delimiter(head),
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            encoding="utf8-lossy",
+        )
+    raise InputError(
+        f"{path.name}: partitioned scans read CSV or Parquet, not {ext or 'this file'}"
+    )
+
+
+def count_rows(paths: list[Path]) -> int:
+    return sum(int(_scan(p).select(pl.len()).collect().item()) for p in paths)
+
+
+def auto_partitions(paths: list[Path]) -> int:
+    n = count_rows(paths)
+    return max(1, -(-n // TARGET_ROWS_PER_PARTITION))
+
+
+def split(paths: list[Path], n: int, out: Path, overrides: dict[str, Any] | None) -> list[FileInfo]:
+    infos: list[FileInfo] = []
+    frames = []
+    patient_col: str | None = None
+    for p in paths:
+        if p.suffix.lower() in EXCEL_EXT:
+            raise InputError(f"{p.name}: Excel files cannot be partitioned; export CSV or Parquet")
+        lf = _scan(p)
+        cols = lf.collect_schema().names()
+        probe = RawFile(p, p.name, "", "probe", pl.DataFrame(schema=dict.fromkeys(cols, pl.String)))
+        mapping = check_columns(probe, overrides)
+        col = mapping.single["patient_id"]
+        if patient_col is None:
+            patient_col = col
+        rows = int(lf.select(pl.len()).collect().item())
+        infos.append(
+            FileInfo(
+                p.name,
+                str(p),
+                sha256_of(p),
+                "parquet" if p.suffix.lower() in PARQUET_EXT else "csv",
+                rows,
+                None,
+                None,
+                mapping.as_dict(),
+            )
+        )
+        frames.append(
+            lf.with_row_index("__row", offset=1).with_columns(
+                pl.lit(p.name).alias("__file"), pl.col(col).alias("__patient")
+            )
+        )
+    lf_all = pl.concat(frames, how="diagonal_relaxed")
+    part = (pl.col("__patient").cast(pl.String).str.strip_chars().hash(seed=7) % n).alias("__part")
+    lf_all.with_columns(part).drop("__patient").sink_parquet(
+        pl.PartitionBy(out, key="__part", include_key=False), mkdir=True
+    )
+    return infos
+
+
+def run_partitioned(
+    paths: list[str],
+    ref: RefData,
+    rules: list[Rule],
+    *,
+    partitions: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    payer_rules: list[tuple[str, list[str]]] | None = None,
+    payer_exact: dict[str, str] | None = None,
+    include_dq: bool = True,
+    progress: Callable[[int, int, int], None] | None = None,
+    today: date | None = None,
+    workdir: Path | None = None,
+) -> engine.ScanResult:
+    files = expand_paths(paths)
+    n = partitions or auto_partitions(files)
+    tmp = Path(tempfile.mkdtemp(prefix="dermaudit-parts-", dir=workdir))
+    try:
+        infos = split(files, n, tmp, overrides)
+        parts = sorted(d for d in tmp.iterdir() if d.is_dir())
+        findings: list[pl.DataFrame] = []
+        stats: list[dict[str, Any]] = []
+        pstats: dict[str, list[pl.DataFrame]] = {}
+        notes: list[str] = []
+        present: set[str] | None = None
+        skipped: dict[str, str] = {}
+        run_ids: list[str] = []
+        done_rows = 0
+        for i, d in enumerate(parts):
+            frame = pl.read_parquet(d)
+            sframe, numeric = _stringify(frame)
+            raw = RawFile(d, d.name, "", "parquet", sframe, numeric_columns=numeric)
+            ing = load_raw(
+                [(raw, d)],
+                overrides=overrides,
+                payer_rules=payer_rules,
+                payer_exact=payer_exact,
+                today=today,
+            )
+            del frame, sframe, raw
+            res = engine.run(ing, ref, rules, include_dq=include_dq, provider_stats=pstats)
+            findings.append(res.findings)
+            stats.append(res.stats)
+            notes.extend(x for x in ing.notes if x not in notes)
+            present = ing.present if present is None else present & ing.present
+            skipped.update(res.rules_skipped)
+            run_ids = res.rules_run
+            done_rows += ing.rows_total
+            if progress:
+                progress(i + 1, len(parts), done_rows)
+        prov = engine.judge_provider_rules(ref, rules, pstats, present or set())
+        merged = (
+            pl.concat([*findings, prov], how="vertical_relaxed") if findings else empty_findings()
+        )
+        merged = engine.sort_findings(merged)
+        total = sum(f.rows for f in infos)
+        audited = sum(s["rows_audited"] for s in stats)
+        payer: dict[str, int] = {}
+        for s in stats:
+            for k, v in s["payer_classes"].items():
+                payer[k] = payer.get(k, 0) + v
+        firsts = [s["first_dos"] for s in stats if s["first_dos"]]
+        lasts = [s["last_dos"] for s in stats if s["last_dos"]]
+        merged_stats = {
+            "rows": total,
+            "rows_audited": audited,
+            "rows_excluded": total - audited,
+            "encounters": sum(s["encounters"] for s in stats),
+            "patients": sum(s["patients"] for s in stats),  # partitions never share a patient
+            "providers": sorted({p for s in stats for p in s["providers"]}),
+            "first_dos": min(firsts) if firsts else None,
+            "last_dos": max(lasts) if lasts else None,
+            "payer_classes": dict(sorted(payer.items())),
+            "charges": round(sum(s["charges"] for s in stats), 2),
+            "partitions": len(parts),
+        }
+        empty_lines = pl.DataFrame(schema={"dos": pl.Date, "patient_id": pl.String})
+        ing_all = Ingested(
+            lines=empty_lines,
+            dq=empty_findings(),
+            files=infos,
+            present=present or set(),
+            notes=notes,
+            audited=audited,
+        )
+        return engine.ScanResult(
+            findings=merged,
+            ingested=ing_all,
+            ref=ref,
+            rules_run=run_ids,
+            rules_skipped=skipped,
+            stats=merged_stats,
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
