@@ -350,6 +350,38 @@ def init(
 
 
 @app.command()
+def sample(
+    paths: Annotated[list[str], typer.Argument(help="Charge files to audit and sample from.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV file to write.")] = Path(
+        "chart_review_sample.csv"
+    ),
+    per_stratum: Annotated[int, typer.Option(help="Encounters drawn per rule x provider.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed draws the same sample.")] = 0,
+    select: Annotated[list[str] | None, typer.Option(help="Rules or families to sample.")] = None,
+    columns: Annotated[Path | None, typer.Option(help="TOML column map.")] = None,
+    payer_map: Annotated[Path | None, typer.Option(help="TOML payer map.")] = None,
+    ruleset: Annotated[list[Path] | None, typer.Option(help="Extra ruleset folder(s).")] = None,
+    redact: Annotated[bool, typer.Option(help="Hash patient and claim ids.")] = False,
+) -> None:
+    """Draw a reproducible chart-review sample of encounters, stratified by rule and provider.
+
+    Examples:
+
+      dermaudit sample charges.csv -o pull_these_charts.csv --per-stratum 3 --seed 7
+    """
+    from .report import export
+    from .report.sampling import draw_sample, flatten_for_csv
+
+    result = load_and_run(paths, columns, payer_map, _split(select), [], ruleset, quiet=True)
+    findings = result.findings
+    if redact:
+        findings = export.redact(findings, os.environ.get("DERMAUDIT_SALT") or export.new_salt())
+    drawn = draw_sample(findings, per_stratum=per_stratum, seed=seed)
+    flatten_for_csv(drawn).write_csv(output)
+    print(f"wrote {drawn.height} encounter(s) to {output} (seed {seed}, {per_stratum} per stratum)")
+
+
+@app.command()
 def inspect(
     paths: Annotated[list[str], typer.Argument(help="Charge files to inspect.")],
     columns: Annotated[

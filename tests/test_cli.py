@@ -136,3 +136,11 @@ def test_redact_hides_patient_ids(charges: Path) -> None:
     r = cli("scan", str(charges), "-f", "json", "--redact")
     assert '"P1"' not in r.stdout
     assert '"P-' in r.stdout
+
+
+def test_sample_is_reproducible(charges: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert cli("sample", str(charges), "-o", str(a), "--seed", "5").returncode == 0
+    assert cli("sample", str(charges), "-o", str(b), "--seed", "5").returncode == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_text().splitlines()[0].startswith("patient,dos,provider")

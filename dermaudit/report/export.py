@@ -29,7 +29,12 @@ def redact(df: pl.DataFrame, salt: str) -> pl.DataFrame:
         )
 
     cols = [c for c in ("patient_id", "claim_id") if c in df.columns]
-    return df.with_columns([h(c, "P-" if c == "patient_id" else "C-") for c in cols])
+    out = df.with_columns([h(c, "P-" if c == "patient_id" else "C-") for c in cols])
+    if "fingerprint" in out.columns:  # recompute from the hashed ids: no unsalted id digest
+        from ..triage import add_fingerprint
+
+        out = add_fingerprint(out.drop("fingerprint"))
+    return out
 
 
 def new_salt() -> str:

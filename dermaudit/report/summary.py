@@ -1,26 +1,485 @@
-"""Figures shared by every output, computed once from the findings frame."""
+"""Figures shared by every output, computed once from the findings frame and the lines.
+
+``summarize(result)`` is the single source of the numbers that the console, the JSON export
+and the HTML report print, so a figure in one output always equals the same figure in the
+others. It never holds a patient or claim identifier: only counts, dollars, rates, provider
+names, rule ids and months.
+
+Counting conventions: *problem findings* are findings that are neither data-quality rows
+(``DQ-*``) nor ``info`` (guards and context such as an expected multiple-procedure
+reduction); headline counts, rates per 100 encounters and the monthly trend count those.
+*Dollars at risk* are amounts whose money direction is over, under or either; an amount on a
+finding with direction ``none`` is information only (``amount`` keeps every amount,
+``amount_at_risk`` only the three directions).
+
+Provider scorecards are computed from the canonical charge lines
+(``result.ingested.lines``), vectorised in Polars:
+
+* encounters: distinct (patient, date of service, rendering provider) days;
+* E/M levels: office E/M services (units) by code (established 99211-99215, new 99202-99205);
+* E/M-25 on procedure days: days with a 000/010-global procedure (rulesets/codes.csv) that
+  also carry an office E/M with modifier 25, over all such days;
+* same-day E/M rate: office E/M services on a day with a 000/010-global procedure, over all
+  office E/M services (the measure behind the OIG 2025 figure);
+* modifier 59 / X{EPSU}: share of procedure lines (global 000/010/090/ZZZ in
+  rulesets/codes.csv, as MOD-004 counts them) carrying the modifier;
+* Mohs stages per case: (17311 + 17312 units) / 17311 units, and the same for 17313/17314.
+"""
 
 from __future__ import annotations
 
+import tomllib
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from .. import __version__
 from ..engine import ScanResult
+from ..ingest import DQ_RULES
 from ..model import SEVERITY_ORDER
+from ..refdata import RefData
 from ..rules.base import RULES
+
+EM_ESTABLISHED = ["99211", "99212", "99213", "99214", "99215"]
+EM_NEW = ["99202", "99203", "99204", "99205"]
+EM_CODES = EM_NEW + EM_ESTABLISHED
+X_MODS = ["XE", "XS", "XP", "XU"]
+MOHS_CODES = ["17311", "17312", "17313", "17314", "17315"]
+PROCEDURE_GLOBALS = ["000", "010", "090", "ZZZ"]  # as MOD-004 counts procedure lines
+DAY_KEY = ["patient_id", "dos", "provider"]
+MONEY_DIRECTIONS = ("over", "under", "either")
+MONEY_DIRECTIONS_AT_RISK = MONEY_DIRECTIONS
+DAYS_PER_YEAR = 365
+SHORT_SPAN_DAYS = 90
+MPOP_FILE = "benchmarks_mohs_mpop2021.toml"
+
+# Benchmarks shown beside the scorecards (rulesets/benchmarks.toml keys).
+SCORECARD_BENCHMARKS = (
+    "oig_2025_same_day_em_share",
+    "em25_typical_share_biopsy_destruction",
+    "em25_with_procedure_review_threshold",
+    "mod59_share_review_threshold",
+    "mohs_stages_per_case_mean",
+    "mohs_stages_per_case_median",
+    "mohs_stages_per_case_outlier",
+    "em_specialty_high_share_established",
+    "em_specialty_high_share_new",
+    "em25_min_procedure_encounters",
+    "em_level_min_visits",
+    "mod59_min_procedure_lines",
+)
+
+EM_LEVEL_BENCHMARK_NOTE = (
+    "No verified national E/M level distribution for dermatology exists in dermaudit's "
+    "reference data (derm_rules.md section 5.4: the AAD/CMS 'BESS' figures could not be "
+    "verified, and pre-2021 figures must not be compared with post-2021 coding). Compare "
+    "providers with each other and with the practice's own history, not with a national figure."
+)
+
+
+def _r(x: float | None, nd: int = 2) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+def _ratio(num: float, den: float, nd: int = 4) -> float | None:
+    return round(num / den, nd) if den else None
+
+
+def rule_title(rule_id: str) -> str:
+    rule = RULES.get(rule_id)
+    if rule is not None:
+        return rule.title
+    return DQ_RULES.get(rule_id, "Data-quality problem")
+
+
+def is_dq(rule_id: str) -> bool:
+    return rule_id.startswith("DQ")
+
+
+# Findings that count as problems: not data-quality rows, not info.
+PROBLEM = ~pl.col("rule").str.starts_with("DQ") & (pl.col("severity") != "info")
+AT_RISK = pl.col("money").is_in(list(MONEY_DIRECTIONS_AT_RISK))
+
+
+# ---- benchmarks ----------------------------------------------------------------------
+
+
+def benchmark(ref: RefData, key: str) -> dict[str, Any] | None:
+    """One benchmark entry as a plain dict (value, unit, source, confidence, note), or None."""
+    entry = ref.benchmarks.get(key)
+    if entry is None:
+        return None
+    if isinstance(entry, dict):
+        if "value" not in entry:
+            return None
+        try:
+            value = float(entry["value"])
+        except (TypeError, ValueError):
+            return None
+        return {
+            "key": key,
+            "value": value,
+            "unit": str(entry.get("unit", "")),
+            "source": str(entry.get("source", "")),
+            "confidence": str(entry.get("confidence", "")),
+            "note": str(entry.get("note", "")),
+        }
+    try:
+        return {
+            "key": key,
+            "value": float(entry),
+            "unit": "",
+            "source": "",
+            "confidence": "",
+            "note": "",
+        }
+    except (TypeError, ValueError):
+        return None
+
+
+MPOP_STATS = ("median", "p75", "p90", "p95", "p99", "mean")
+
+
+def _mpop_family(key: str, unit: str) -> str | None:
+    k, u = key.lower(), unit.lower()
+    if k.endswith(("_hnhfg", "_hn")) or "17312" in u or "17311" in u:
+        return "hn"
+    if k.endswith("_tal") or "17314" in u or "17313" in u:
+        return "tal"
+    return None
+
+
+def mpop_benchmarks(ref: RefData) -> list[dict[str, Any]]:
+    """Mohs benchmarks derived from CMS MPOP 2021 (``benchmarks_mohs_mpop2021.toml``), if any.
+
+    Section names are read from the file(s) in the ruleset layers; values come from
+    ``ref.benchmarks`` so that a later layer's override wins. Each entry holds the add-on /
+    primary service-ratio distribution (``ratio``) and the same in stages per case
+    (``stages`` = 1 + ratio, the Krishnan 2017 / MOHS-007 metric). Absent file: empty list.
+    """
+    keys: list[str] = []
+    for d in ref.dirs:
+        p = Path(d) / MPOP_FILE
+        if not p.exists():
+            continue
+        try:
+            data = tomllib.loads(p.read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        keys.extend(k for k, v in data.items() if isinstance(v, dict) and k not in keys)
+    out = []
+    for k in keys:
+        b = benchmark(ref, k)
+        raw = ref.benchmarks.get(k)
+        if b is None or not isinstance(raw, dict):
+            continue
+        ratio: dict[str, float] = {}
+        for stat in MPOP_STATS:
+            try:
+                ratio[stat] = float(raw[stat])
+            except (KeyError, TypeError, ValueError):
+                continue
+        is_ratio = "ratio" in k.lower() or "/" in b["unit"]
+        n = raw.get("n_providers")
+        min_primary = raw.get("min_primary_services")
+        out.append(
+            {
+                **b,
+                "family": _mpop_family(k, b["unit"]),
+                "n_providers": int(n) if isinstance(n, int | float) else None,
+                "min_primary_services": (
+                    int(min_primary) if isinstance(min_primary, int | float) else None
+                ),
+                "ratio": ratio if is_ratio else {},
+                "stages": {
+                    s: round(1 + v, 4) if is_ratio else round(v, 4) for s, v in ratio.items()
+                },
+                "stages_value": round(1 + b["value"], 4) if is_ratio else b["value"],
+            }
+        )
+    return out
+
+
+def mpop_stage_benchmarks(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The MPOP entries by Mohs site family: ``{"hn": entry, "tal": entry}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        fam = e.get("family")
+        if fam and fam not in out and e["stages"]:
+            out[fam] = e
+    return out
+
+
+def mpop_band(value: float | None, stages: dict[str, float]) -> str | None:
+    """Where a stages-per-case value sits in the MPOP 2021 per-provider distribution."""
+    if value is None or not stages:
+        return None
+    cuts = [(s, stages[s]) for s in ("median", "p75", "p90", "p95", "p99") if s in stages]
+    if not cuts:
+        return None
+    prev = "below " + cuts[0][0]
+    for i, (name, cut) in enumerate(cuts):
+        if value <= cut:
+            return prev if i == 0 else f"{cuts[i - 1][0]}–{name}"
+    return f"above {cuts[-1][0]}"
+
+
+# ---- provider scorecards -------------------------------------------------------------
+
+
+def _line_features(lines: pl.DataFrame, ref: RefData) -> pl.LazyFrame:
+    codes = ref.codes.select(pl.col("code").alias("cpt"), pl.col("global_days"))
+    mods = pl.col("mods").fill_null(pl.lit([], pl.List(pl.String)))
+    return (
+        lines.lazy()
+        .select("patient_id", "dos", "provider", "cpt", "mods", "units")
+        .join(codes.lazy(), on="cpt", how="left")
+        .with_columns(
+            pl.col("cpt").is_in(EM_CODES).alias("is_em"),
+            mods.list.contains("25").alias("m25"),
+            mods.list.contains("59").alias("m59"),
+            mods.list.eval(pl.element().is_in(X_MODS)).list.any().fill_null(False).alias("mx"),
+            pl.col("global_days").is_in(["000", "010"]).fill_null(False).alias("minor"),
+            pl.col("global_days").is_in(PROCEDURE_GLOBALS).fill_null(False).alias("procedure"),
+            pl.col("units").fill_null(1).alias("units"),
+        )
+    )
+
+
+def provider_scorecards(result: ScanResult) -> list[dict[str, Any]]:
+    lines = result.ingested.lines
+    if lines.height == 0:
+        return []
+    feat = _line_features(lines, result.ref)
+    days = feat.group_by(DAY_KEY).agg(
+        pl.col("minor").any().alias("proc_day"),
+        (pl.col("is_em") & pl.col("m25")).any().alias("em25_day"),
+    )
+    per_day = days.group_by("provider").agg(
+        pl.len().alias("encounters"),
+        pl.col("proc_day").sum().alias("procedure_days"),
+        (pl.col("proc_day") & pl.col("em25_day")).sum().alias("procedure_days_em25"),
+    )
+    em = feat.filter(pl.col("is_em")).join(
+        days.select(*DAY_KEY, "proc_day"), on=DAY_KEY, how="left"
+    )
+    per_em = em.group_by("provider").agg(
+        pl.col("units").sum().alias("em_services"),
+        pl.col("units").filter(pl.col("proc_day")).sum().alias("em_services_same_day_procedure"),
+        *[pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"n_{c}") for c in EM_CODES],
+    )
+    per_line = feat.group_by("provider").agg(
+        pl.len().alias("lines"),
+        pl.col("procedure").sum().alias("procedure_lines"),
+        (pl.col("procedure") & pl.col("m59")).sum().alias("procedure_lines_59"),
+        (pl.col("procedure") & pl.col("mx")).sum().alias("procedure_lines_x"),
+        (pl.col("procedure") & (pl.col("m59") | pl.col("mx"))).sum().alias("procedure_lines_59x"),
+        *[pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in MOHS_CODES],
+    )
+    f = result.findings.filter(~pl.col("rule").str.starts_with("DQ"))
+    per_f = (
+        f.lazy()
+        .group_by("provider")
+        .agg(
+            (pl.col("severity") != "info").sum().alias("findings"),
+            *[
+                pl.col("amount").filter(pl.col("money") == m).sum().alias(f"amount_{m}")
+                for m in MONEY_DIRECTIONS
+            ],
+            *[(pl.col("severity") == str(s)).sum().alias(f"sev_{s}") for s in SEVERITY_ORDER],
+        )
+    )
+    frames = pl.collect_all([per_day, per_em, per_line, per_f])
+    table = (
+        frames[0]
+        .join(frames[1], on="provider", how="left")
+        .join(frames[2], on="provider", how="left")
+        .join(frames[3], on="provider", how="left")
+        .sort("provider")
+    )
+    out: list[dict[str, Any]] = []
+    for r in table.iter_rows(named=True):
+
+        def n(col: str, row: dict[str, Any] = r) -> int:
+            return int(row.get(col) or 0)
+
+        enc = n("encounters")
+        est = {c: n(f"n_{c}") for c in EM_ESTABLISHED}
+        new = {c: n(f"n_{c}") for c in EM_NEW}
+        est_total, new_total = sum(est.values()), sum(new.values())
+        u = {c: n(f"u_{c}") for c in MOHS_CODES}
+        findings = n("findings")
+        out.append(
+            {
+                "provider": r["provider"],
+                "encounters": enc,
+                "lines": n("lines"),
+                "findings": findings,
+                "findings_per_100": _ratio(findings * 100, enc, 2),
+                "by_severity": {str(s): n(f"sev_{s}") for s in reversed(SEVERITY_ORDER)},
+                "amount_over": _r(r.get("amount_over") or 0.0),
+                "amount_under": _r(r.get("amount_under") or 0.0),
+                "amount_either": _r(r.get("amount_either") or 0.0),
+                "em_services": n("em_services"),
+                "em_established": est,
+                "em_established_total": est_total,
+                "em_established_share": {c: _ratio(v, est_total) for c, v in est.items()},
+                "em_new": new,
+                "em_new_total": new_total,
+                "em_new_share": {c: _ratio(v, new_total) for c, v in new.items()},
+                "em_high_share_established": _ratio(est["99214"] + est["99215"], est_total),
+                "em_high_share_new": _ratio(new["99204"] + new["99205"], new_total),
+                "procedure_days": n("procedure_days"),
+                "procedure_days_em25": n("procedure_days_em25"),
+                "em25_procedure_day_share": _ratio(n("procedure_days_em25"), n("procedure_days")),
+                "em_services_same_day_procedure": n("em_services_same_day_procedure"),
+                "same_day_em_share": _ratio(n("em_services_same_day_procedure"), n("em_services")),
+                "procedure_lines": n("procedure_lines"),
+                "mod59_lines": n("procedure_lines_59"),
+                "modx_lines": n("procedure_lines_x"),
+                "mod59x_lines": n("procedure_lines_59x"),
+                "mod59_share": _ratio(n("procedure_lines_59"), n("procedure_lines")),
+                "modx_share": _ratio(n("procedure_lines_x"), n("procedure_lines")),
+                "mod59x_share": _ratio(n("procedure_lines_59x"), n("procedure_lines")),
+                "mohs_units": u,
+                "mohs_cases_hn": u["17311"],
+                "mohs_stages_per_case_hn": _ratio(u["17311"] + u["17312"], u["17311"], 3),
+                "mohs_cases_tal": u["17313"],
+                "mohs_stages_per_case_tal": _ratio(u["17313"] + u["17314"], u["17313"], 3),
+            }
+        )
+    return out
+
+
+# ---- time, payer, annualisation ------------------------------------------------------
+
+
+def by_month(result: ScanResult) -> list[dict[str, Any]]:
+    lines = result.ingested.lines
+    if lines.height == 0:
+        return []
+    month = pl.col("dos").dt.strftime("%Y-%m").alias("month")
+    enc = lines.lazy().select(*DAY_KEY).unique().group_by(month).agg(pl.len().alias("encounters"))
+    f = result.findings.filter(~pl.col("rule").str.starts_with("DQ") & pl.col("dos").is_not_null())
+    fin = (
+        f.lazy()
+        .group_by(month)
+        .agg(
+            (pl.col("severity") != "info").sum().alias("findings"),
+            *[(pl.col("severity") == str(s)).sum().alias(f"sev_{s}") for s in SEVERITY_ORDER],
+            *[
+                pl.col("amount").filter(pl.col("money") == m).sum().alias(f"amount_{m}")
+                for m in MONEY_DIRECTIONS
+            ],
+        )
+    )
+    encf, finf = pl.collect_all([enc, fin])
+    # every calendar month from the first to the last, so the axis has no gaps
+    first, last = lines["dos"].min(), lines["dos"].max()
+    assert isinstance(first, date) and isinstance(last, date)
+    months = pl.date_range(first.replace(day=1), last.replace(day=1), "1mo", eager=True)
+    frame = (
+        pl.DataFrame({"month": months.dt.strftime("%Y-%m")})
+        .join(encf, on="month", how="left")
+        .join(finf, on="month", how="left")
+        .sort("month")
+    )
+    out = []
+    for r in frame.iter_rows(named=True):
+        e = int(r["encounters"] or 0)
+        k = int(r["findings"] or 0)
+        out.append(
+            {
+                "month": r["month"],
+                "encounters": e,
+                "findings": k,
+                "findings_per_100": _ratio(k * 100, e, 2),
+                "by_severity": {str(s): int(r[f"sev_{s}"] or 0) for s in reversed(SEVERITY_ORDER)},
+                **{f"amount_{m}": _r(r[f"amount_{m}"] or 0.0) for m in MONEY_DIRECTIONS},
+            }
+        )
+    return out
+
+
+def by_payer_class(result: ScanResult) -> list[dict[str, Any]]:
+    f = result.findings.filter(~pl.col("rule").str.starts_with("DQ"))
+    df = (
+        f.group_by(pl.col("payer_class").fill_null("unknown"))
+        .agg(
+            (pl.col("severity") != "info").sum().alias("findings"),
+            *[
+                pl.col("amount").filter(pl.col("money") == m).sum().alias(f"amount_{m}")
+                for m in MONEY_DIRECTIONS
+            ],
+        )
+        .sort("payer_class")
+    )
+    lines = result.stats.get("payer_classes", {})
+    return [
+        {
+            "payer_class": r["payer_class"],
+            "lines": int(lines.get(r["payer_class"], 0)),
+            "findings": int(r["findings"]),
+            **{f"amount_{m}": _r(r[f"amount_{m}"] or 0.0) for m in MONEY_DIRECTIONS},
+        }
+        for r in df.iter_rows(named=True)
+    ]
+
+
+def annualise(
+    first_dos: str | None, last_dos: str | None, amounts: dict[str, float]
+) -> dict[str, Any]:
+    """Scale dollars found in the audited span to 12 months (x 365 / days spanned)."""
+    if not first_dos or not last_dos:
+        return {
+            "days": 0,
+            "factor": None,
+            "short_span": True,
+            "method": "no dates of service",
+            **{k: None for k in amounts},
+        }
+    days = (date.fromisoformat(last_dos) - date.fromisoformat(first_dos)).days + 1
+    factor = DAYS_PER_YEAR / days
+    method = (
+        f"dollars found x 365 / {days} day(s) spanned by the dates of service "
+        f"({first_dos} to {last_dos}, inclusive) = x {factor:.3f}. Assumes the export holds "
+        "every charge of that period and that the period is typical (no seasonality, no "
+        "change in providers or coding habits)."
+    )
+    if days < SHORT_SPAN_DAYS:
+        method += (
+            f" The span is under {SHORT_SPAN_DAYS} days, so the annual figure is a rough "
+            "extrapolation."
+        )
+    return {
+        "days": days,
+        "factor": round(factor, 6),
+        "short_span": days < SHORT_SPAN_DAYS,
+        "method": method,
+        **{k: _r(v * factor) for k, v in amounts.items()},
+    }
+
+
+# ---- the summary -----------------------------------------------------------------------
 
 
 def summarize(result: ScanResult) -> dict[str, Any]:
     f = result.findings
+    s = result.stats
+    total_encounters = int(s.get("encounters") or 0)
     by_sev = {
-        str(s): {
-            "count": int(f.filter(pl.col("severity") == str(s)).height),
-            "amount": round(float(f.filter(pl.col("severity") == str(s))["amount"].sum() or 0), 2),
+        str(sv): {
+            "count": int(f.filter(pl.col("severity") == str(sv)).height),
+            "amount": round(float(f.filter(pl.col("severity") == str(sv))["amount"].sum() or 0), 2),
+            "amount_at_risk": round(
+                float(f.filter((pl.col("severity") == str(sv)) & AT_RISK)["amount"].sum() or 0), 2
+            ),
         }
-        for s in reversed(SEVERITY_ORDER)
+        for sv in reversed(SEVERITY_ORDER)
     }
+    has_enc = pl.col("patient_id").is_not_null() & pl.col("dos").is_not_null()
     by_rule_df = (
         f.group_by("rule")
         .agg(
@@ -28,9 +487,20 @@ def summarize(result: ScanResult) -> dict[str, Any]:
             pl.col("amount").sum().round(2).alias("amount"),
             pl.col("severity").first(),
             pl.col("money").first(),
-            pl.struct("patient_id", "dos", "provider").n_unique().alias("encounters"),
+            pl.col("family").first(),
+            pl.col("confidence").first(),
+            pl.struct(DAY_KEY).filter(has_enc).n_unique().alias("encounters"),
+            pl.col("provider")
+            .filter(pl.col("provider").is_not_null())
+            .n_unique()
+            .alias("providers"),
+            *[
+                pl.col("amount").filter(pl.col("money") == m).sum().round(2).alias(f"amount_{m}")
+                for m in MONEY_DIRECTIONS
+            ],
+            pl.col("amount").filter(AT_RISK).sum().round(2).alias("amount_at_risk"),
         )
-        .sort(["amount", "count", "rule"], descending=[True, True, False])
+        .sort(["amount_at_risk", "amount", "count", "rule"], descending=[True, True, True, False])
     )
     by_rule = []
     for r in by_rule_df.iter_rows(named=True):
@@ -38,20 +508,51 @@ def summarize(result: ScanResult) -> dict[str, Any]:
         by_rule.append(
             {
                 "rule": r["rule"],
-                "title": rule.title if rule else "Data-quality problem",
+                "title": rule_title(r["rule"]),
+                "family": r["family"],
                 "severity": r["severity"],
+                "confidence": r["confidence"],
                 "money": r["money"],
-                "count": r["count"],
-                "encounters": r["encounters"],
+                "level": rule.level if rule else "line",
+                "count": int(r["count"]),
+                "encounters": int(r["encounters"]),
+                "encounter_share": _ratio(int(r["encounters"]), total_encounters),
+                "providers": int(r["providers"]),
                 "amount": float(r["amount"] or 0.0),
+                "amount_at_risk": float(r["amount_at_risk"] or 0.0),
+                **{f"amount_{m}": float(r[f"amount_{m}"] or 0.0) for m in MONEY_DIRECTIONS},
             }
         )
     over = float(f.filter(pl.col("money") == "over")["amount"].sum() or 0)
     under = float(f.filter(pl.col("money") == "under")["amount"].sum() or 0)
     either = float(f.filter(pl.col("money") == "either")["amount"].sum() or 0)
-    s = result.stats
+    coding = f.filter(~pl.col("rule").str.starts_with("DQ"))
+    problems = f.filter(PROBLEM)
+    practice = coding.filter(pl.col("provider").is_null())
+    practice_level = {
+        "findings": int(practice.filter(pl.col("severity") != "info").height),
+        **{
+            f"amount_{m}": round(
+                float(practice.filter(pl.col("money") == m)["amount"].sum() or 0), 2
+            )
+            for m in MONEY_DIRECTIONS
+        },
+    }
+    enc_with = int(problems.filter(has_enc).select(pl.struct(DAY_KEY).n_unique()).item())
+    ref = result.ref
+    benches = {k: b for k in SCORECARD_BENCHMARKS if (b := benchmark(ref, k)) is not None}
+    mpop = mpop_benchmarks(ref)
+    mpop_fam = mpop_stage_benchmarks(mpop)
+    providers = provider_scorecards(result)
+    for p in providers:
+        for fam in ("hn", "tal"):
+            e = mpop_fam.get(fam)
+            p[f"mohs_mpop2021_band_{fam}"] = (
+                mpop_band(p[f"mohs_stages_per_case_{fam}"], e["stages"]) if e else None
+            )
     return {
         "dermaudit_version": __version__,
+        "files": len(result.ingested.files),
         "rows": s["rows"],
         "rows_audited": s["rows_audited"],
         "rows_excluded": s["rows_excluded"],
@@ -63,11 +564,36 @@ def summarize(result: ScanResult) -> dict[str, Any]:
         "charges": s["charges"],
         "payer_classes": s["payer_classes"],
         "findings": int(f.height),
+        "findings_coding": int(coding.height),
+        "findings_problems": int(problems.height),
+        "findings_info": int(coding.height - problems.height),
+        "findings_dq": int(f.height - coding.height),
+        "encounters_with_findings": enc_with,
+        "encounters_with_findings_share": _ratio(enc_with, total_encounters),
         "by_severity": by_sev,
         "by_rule": by_rule,
         "amount_over": round(over, 2),
         "amount_under": round(under, 2),
         "amount_either": round(either, 2),
+        "annualised": annualise(
+            s["first_dos"],
+            s["last_dos"],
+            {"amount_over": over, "amount_under": under, "amount_either": either},
+        ),
+        "by_provider": providers,
+        "practice_level": practice_level,
+        "findings_undated": int(problems.filter(pl.col("dos").is_null()).height),
+        "by_month": by_month(result),
+        "by_payer_class": by_payer_class(result),
+        "benchmarks": benches,
+        "benchmarks_mpop2021": mpop,
+        "mohs_stage_benchmarks_mpop2021": mpop_fam,
+        "em_level_benchmark_note": (
+            None
+            if "em_specialty_high_share_established" in benches
+            or "em_specialty_high_share_new" in benches
+            else EM_LEVEL_BENCHMARK_NOTE
+        ),
         "rules_run": len(result.rules_run),
         "rules_skipped": dict(sorted(result.rules_skipped.items())),
     }
