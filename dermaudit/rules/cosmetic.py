@@ -11,7 +11,7 @@ import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, has_dx, line_rows, msg, rule
+from .base import Context, all_dx_in, emit, has_dx, line_rows, msg, rule
 
 ABN_MODS = ["GY", "GX", "GA", "GZ"]
 GUARD_GROUPS = (
@@ -55,7 +55,9 @@ recoupment; for Medicare the line must carry GY (and GX when a voluntary ABN was
 denies correctly and the patient can be billed.
 """,
     example="11300 with Z41.1 to Aetna; 15788 with Z41.1 to Medicare with no modifier.",
-    compliant="Collect from the patient (self-pay); for Medicare, 15788-GY (with GX if an ABN was given).",
+    compliant=(
+        "Collect from the patient (self-pay); for Medicare, 15788-GY (with GX if an ABN was given)."
+    ),
     source=(
         "Medicare Benefit Policy Manual Pub. 100-02 ch. 16 §120 (cosmetic exclusion); "
         "ICD-10-CM Z41 category; GY/GX per CMS MM6563 via Palmetto GBA / AAOMS."
@@ -82,15 +84,26 @@ def cos_001(ctx: Context) -> pl.LazyFrame:
         rows=line_rows(),
         codes=pl.col("cpt"),
         message=msg(
-            pl.col("cpt"), " billed to ", pl.col("payer_class"),
+            pl.col("cpt"),
+            " billed to ",
+            pl.col("payer_class"),
             " with a cosmetic-encounter diagnosis (",
-            pl.col("dx").list.eval(pl.element().filter(pl.element().str.starts_with("Z41"))).list.join(" "),
+            pl.col("dx")
+            .list.eval(pl.element().filter(pl.element().str.starts_with("Z41")))
+            .list.join(" "),
             ")",
         ),
         suggestion=pl.when(pl.col("payer_class") == "medicare_ffs")
-        .then(msg("append GY (and GX if a voluntary ABN was given) to ", pl.col("cpt"),
-                  ", or bill the patient directly"))
-        .otherwise(msg("bill the patient (self-pay) unless the plan covers it; remove it from the claim")),
+        .then(
+            msg(
+                "append GY (and GX if a voluntary ABN was given) to ",
+                pl.col("cpt"),
+                ", or bill the patient directly",
+            )
+        )
+        .otherwise(
+            msg("bill the patient (self-pay) unless the plan covers it; remove it from the claim")
+        ),
         amount=_amount(),
     )
 
@@ -136,9 +149,7 @@ def cos_002(ctx: Context) -> pl.LazyFrame:
     guard = ctx.ref.dx_prefixes(*GUARD_GROUPS)
     lines = _with_day_dx(ctx, ctx.lines.filter(pl.col("payer_class").is_in(INSURED)))
     j = lines.join(cos.lazy(), on="cpt", how="inner")
-    j = j.with_columns(
-        pl.concat_list(pl.col("dx"), pl.col("day_dx").fill_null([])).alias("all_dx")
-    )
+    j = j.with_columns(pl.concat_list(pl.col("dx"), pl.col("day_dx").fill_null([])).alias("all_dx"))
     supported = (
         j.select("_file", "_row", "all_dx", "covered")
         .explode("covered")
@@ -160,14 +171,158 @@ def cos_002(ctx: Context) -> pl.LazyFrame:
         rows=line_rows(),
         codes=pl.col("cpt"),
         message=msg(
-            pl.col("cpt"), " (", pl.col("category"), ") billed to ", pl.col("payer_class"),
+            pl.col("cpt"),
+            " (",
+            pl.col("category"),
+            ") billed to ",
+            pl.col("payer_class"),
             " with no diagnosis supporting a covered indication",
             pl.when(medicare).then(pl.lit(" and no GY/GX/GA/GZ")).otherwise(pl.lit("")),
         ),
         suggestion=pl.when(medicare)
-        .then(msg("append GY (statutory exclusion; GX if a voluntary ABN was given) to ",
-                  pl.col("cpt"), ", or add the diagnosis that supports coverage"))
+        .then(
+            msg(
+                "append GY (statutory exclusion; GX if a voluntary ABN was given) to ",
+                pl.col("cpt"),
+                ", or add the diagnosis that supports coverage",
+            )
+        )
         .otherwise(msg("check the plan's cosmetic policy; bill the patient if not covered")),
         amount=_amount(),
         severity=pl.when(medicare).then(pl.lit("compliance")).otherwise(pl.lit("review")),
     )
+
+
+# ---- COS-003 ----------------------------------------------------------------------------
+
+COS003_FAMILIES = ("skin_tag", "shave", "excision_benign", "destruction_benign")
+MEDICARE = ["medicare_ffs", "medicare_advantage"]
+# Groups whose diagnosis on the line documents an LCD indication.
+SUPPORT_GROUPS = (
+    "SYMPTOM_SUPPORT",
+    "SEB_K_INFLAMED",
+    "UNCERTAIN_BEHAVIOR",
+    "UNSPECIFIED_BEHAVIOR",
+)
+
+
+@rule(
+    "COS-003",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    title="Benign lesion removal billed to Medicare without an indication-supporting diagnosis",
+    requires=("payer", "dx"),
+    level="line",
+    flags="""
+A benign-lesion removal or destruction line (skin tags 11200/11201, shave 11300-11313, benign
+excision 11400-11446, benign destruction 17110/17111) billed to Medicare FFS or a Medicare
+Advantage plan when the line's diagnoses are only benign lesions whose removal is usually
+cosmetic (rulesets/icd10_groups_cosmetic.csv: L82.1, D22, D23, L91.8, L72, D18.01, L81.4;
+history/screening codes may sit beside them), none of the line's diagnoses documents an
+indication (symptoms such as itching, bleeding, pain, swelling; L82.0 inflamed seborrheic
+keratosis; D48.5/D49.2 uncertain or unspecified behaviour) and the line carries no
+GA/GZ/GY/GX. The line's own diagnoses (its pointers) are judged, as the payer does; when the
+export has no line-level diagnoses, the encounter's diagnoses are used.
+
+Never flagged (COS-004 / DEST-011 guards): a line whose own diagnoses include an actinic
+keratosis (L57.0) or a malignant or in-situ skin lesion - only lines whose diagnoses are all
+benign are judged, so AK and skin-cancer treatment is never called cosmetic; an unrelated
+benign removal on the same day as an AK destruction still is. Left to other rules: Z41.x
+cosmetic-encounter lines (COS-001),
+vascular destruction 17106-17108 (COS-002), 17110/17111 whose only lesion is a skin tag or a
+vascular lesion (TAG-002 / DEST-009: wrong code first).
+""",
+    why="""
+Medicare covers removal of a benign skin lesion only when an LCD indication is documented
+(bleeding, intense itching, pain, recent change, physical signs of inflammation, obstruction,
+realistic suspicion of malignancy, recurrent trauma...). Removal for appearance is cosmetic and
+excluded; billed as covered it is an overpayment, and denied without GA/GY the patient may not
+be billable.
+""",
+    example="11300 (shave, trunk) with L82.1 only, billed to Medicare with no modifier.",
+    compliant=(
+        "11300 with L82.0 (inflamed SK) or with the symptom code that documents the indication "
+        "(e.g. L29.8 itching); or 11300-GY billed as cosmetic (patient pays), or 11300-GA when "
+        "an ABN was signed."
+    ),
+    source=(
+        "LCDs 'Removal of Benign Skin Lesions' L35498, L34938, L34200 (indications via AAD 2013 "
+        "and the LCD text quoted by AAPC); Medicare Benefit Policy Manual Pub. 100-02 ch. 16 "
+        "§120 (cosmetic exclusion); NCD 250.4 (AK treatment is not cosmetic); derm_rules.md "
+        "COS-003/COS-004."
+    ),
+    amount="The line's charge (or the 2025 national fee x units when the export has no charge).",
+    limits="""
+Confidence U: the indication-supporting diagnosis list (SYMPTOM_SUPPORT) is a candidate list -
+the MAC billing articles' ICD-10 lists (A57044, A57482, A57162, A56346) were not retrieved - and
+many indications (recent change, recurrent trauma, obstruction) are documented in the note, not
+in a diagnosis code. A symptom code that was not pointed to the removal line (only to the
+visit, say) does not protect it, although a reviewer may find the indication in the note.
+Exports that repeat every encounter diagnosis on every line are judged on that whole list.
+Medicare Advantage plans may apply their own criteria.
+""",
+)
+def cos_003(ctx: Context) -> pl.LazyFrame:
+    ref = ctx.ref
+    benign = ref.dx_prefixes("COS_BENIGN_REMOVAL")
+    neutral = ref.dx_prefixes("SCREENING_HISTORY")
+    support = ref.dx_prefixes(*SUPPORT_GROUPS)
+    cosm = ref.dx_prefixes("COSMETIC_ENCOUNTER")
+    wrong_code = ref.dx_prefixes("SKIN_TAG", "HEMANGIOMA", "VASCULAR_COSMETIC")
+    codes = ref.family(*COS003_FAMILIES)
+    lines = _with_day_dx(
+        ctx,
+        ctx.lines.filter(pl.col("cpt").is_in(codes) & pl.col("payer_class").is_in(MEDICARE)),
+    ).with_columns(
+        # the line's own diagnoses; the encounter's when the export has no line pointers
+        pl.when(pl.col("dx").list.len() > 0)
+        .then(pl.col("dx"))
+        .otherwise(pl.col("day_dx").fill_null([]))
+        .alias("trig"),
+    )
+    abn = pl.col("mods").list.eval(pl.element().is_in(ABN_MODS)).list.any().fill_null(False)
+    tag_or_vascular = (pl.col("family") == "destruction_benign") & all_dx_in(
+        [*wrong_code, *neutral], "trig"
+    )
+    hit = lines.filter(
+        has_dx(benign, "trig")
+        & all_dx_in([*benign, *neutral], "trig")
+        & ~has_dx([*support, *cosm], "trig")
+        & ~abn
+        & ~tag_or_vascular
+    )
+    benign_dx = pl.col("trig").list.eval(
+        pl.element().filter(_starts_with_any(pl.element(), benign))
+    )
+    return emit(
+        hit,
+        rows=line_rows(),
+        codes=pl.col("cpt"),
+        message=msg(
+            pl.col("cpt"),
+            " (",
+            pl.col("family").str.replace("_", " "),
+            ") billed to ",
+            pl.col("payer_class"),
+            " for ",
+            benign_dx.list.join(" "),
+            " with no diagnosis documenting a covered indication (itching, bleeding, pain, "
+            "inflammation, uncertain diagnosis) and no GA/GZ/GY/GX",
+        ),
+        suggestion=msg(
+            "if the removal met an LCD indication, add the diagnosis that documents it (e.g. "
+            "L82.0 inflamed seborrheic keratosis, L29.8 itching, R58 bleeding); if it was for "
+            "appearance, bill the patient and append GY to ",
+            pl.col("cpt"),
+            " (or GA when an ABN was signed)",
+        ),
+        amount=_amount(),
+    )
+
+
+def _starts_with_any(e: pl.Expr, prefixes: list[str]) -> pl.Expr:
+    out = e.str.starts_with(prefixes[0])
+    for p in prefixes[1:]:
+        out = out | e.str.starts_with(p)
+    return out
