@@ -86,3 +86,30 @@ def check(codes: pl.Series) -> pl.DataFrame:
     df = pl.DataFrame({"code": codes.cast(pl.String)}).unique(maintain_order=True)
     out = df.join(t, on="code", how="left")
     return out.with_columns(pl.col("leaf").is_not_null().alias("valid"))
+
+
+class Facts:
+    """The few look-ups the rules make, with the ``simple_icd_10_cm`` function names."""
+
+    def __init__(self, df: pl.DataFrame) -> None:
+        codes = df["code"].to_list()
+        self._leaf = dict(zip(codes, df["leaf"].to_list(), strict=True))
+        self._kids = dict(zip(codes, df["children"].to_list(), strict=True))
+        self._title = dict(zip(codes, df["title"].to_list(), strict=True))
+
+    def is_valid_item(self, code: str) -> bool:
+        return code in self._leaf
+
+    def is_leaf(self, code: str) -> bool:
+        return bool(self._leaf.get(code, False))
+
+    def get_children(self, code: str) -> list[str]:
+        return list(self._kids.get(code) or [])
+
+    def get_description(self, code: str) -> str:
+        return str(self._title.get(code, ""))
+
+
+@cache
+def facts() -> Facts:
+    return Facts(table())

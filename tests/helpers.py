@@ -13,14 +13,15 @@ from dermaudit import engine, ingest
 from dermaudit.refdata import RefData, load_refdata
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
-_REF: RefData | None = None
+LAYERS = Path(__file__).parent / "fixtures" / "rulesets"
+_REF: dict[str, RefData] = {}
 
 
-def ref() -> RefData:
-    global _REF
-    if _REF is None:
-        _REF = load_refdata()
-    return _REF
+def ref(layer: str | None = None) -> RefData:
+    key = layer or ""
+    if key not in _REF:
+        _REF[key] = load_refdata([LAYERS / layer] if layer else None)
+    return _REF[key]
 
 
 def scan_text(
@@ -31,8 +32,10 @@ def scan_text(
     return scan_paths([str(p)], select=select, **opts)
 
 
-def scan_paths(paths: list[str], select: list[str] | None = None, **opts: Any) -> engine.ScanResult:
-    r = ref()
+def scan_paths(
+    paths: list[str], select: list[str] | None = None, layer: str | None = None, **opts: Any
+) -> engine.ScanResult:
+    r = ref(layer or None)
     ing = ingest.load(paths, payer_rules=r.payer_rules, today=date(2026, 11, 27), **opts)
     return engine.run(ing, r, engine.select_rules(select))
 
@@ -51,5 +54,7 @@ def all_fixtures() -> list[tuple[str, str, dict[str, Any]]]:
     for p in sorted(FIXTURES.glob("*.toml")):
         data = load_fixture(p)
         for case in data.get("case", []):
+            if "ruleset" in data and "ruleset" not in case:
+                case = {**case, "ruleset": data["ruleset"]}
             out.append((data["rule"], case["name"], case))
     return out

@@ -3,7 +3,8 @@
 Fixture files live in tests/fixtures/rules/<RULE-ID>.toml; each case gives a tiny charge
 export (CSV text) and ``expect``: the list of row-number sets the rule must flag (``[]`` for a
 case that must pass). Optional ``message_contains`` / ``suggestion_contains`` substrings must
-appear in the findings, and ``amounts`` lists the exact dollar amounts in row order.
+appear in the findings, and ``amounts`` lists the exact dollar amounts in row order. A file-level
+``ruleset = "<name>"`` layers ``tests/fixtures/rulesets/<name>/`` over the default tables.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ CASES = all_fixtures()
     [pytest.param(r, c, id=f"{r}::{n}") for r, n, c in CASES],
 )
 def test_fixture(rule: str, case: dict[str, Any], tmp_path: Path) -> None:
-    result = scan_text(tmp_path, case["csv"], select=[rule])
+    result = scan_text(tmp_path, case["csv"], select=[rule], layer=case.get("ruleset"))
     assert rule in result.rules_run, result.rules_skipped
     got = flagged(result, rule)
     want = sorted(sorted(r) for r in case["expect"])

@@ -10,13 +10,12 @@
 
 from __future__ import annotations
 
-import warnings
 from datetime import date
-from functools import cache
 from typing import Any
 
 import polars as pl
 
+from .. import icd10
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, has_dx, line_rows, msg, rule
@@ -511,12 +510,9 @@ EDITION_FY = (date(2025, 10, 1), date(2026, 9, 30))
 ICD_CHECK = pl.Struct({"status": pl.String, "note": pl.String, "hint": pl.String})
 
 
-@cache
 def _icd() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the package uses a deprecated importlib API
-        import simple_icd_10_cm as icd
-    return icd
+    """ICD-10-CM look-ups from the cached tables derived from simple_icd_10_cm."""
+    return icd10.facts()
 
 
 def _icd_check(codes: pl.Series) -> pl.Series:

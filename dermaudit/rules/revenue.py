@@ -156,6 +156,7 @@ def rev_001(ctx: Context) -> pl.LazyFrame:
     money=Money.NONE,
     title="Multiple-procedure payment reduction expected (not an error)",
     requires=("payer",),
+    default=False,
     flags="""
 A day (same patient, date of service and rendering provider) billed to Medicare FFS or
 Medicare Advantage with two or more units of codes whose multiple-procedure indicator is 2
