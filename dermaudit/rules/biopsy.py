@@ -301,6 +301,9 @@ def bx_002(ctx: Context) -> pl.LazyFrame:
 # ---- biopsy with a definitive lesion procedure (line pairs) --------------------------------
 
 
+SESSION_CODES = ["17000", "17003", "17004", "17110", "17111", "11200", "11201"]
+
+
 def _pairs(ctx: Context) -> pl.LazyFrame:
     """Every (skin biopsy line, definitive lesion line) pair on one day, DOS >= 2019."""
     anat = ctx.ref.modifiers_of("anatomic")
@@ -384,7 +387,16 @@ def _per_biopsy(pairs: pl.LazyFrame, cats: list[str]) -> pl.LazyFrame:
             pl.col("d_dmod").drop_nulls().first().alias("d_dmod"),
             pl.col("same").any().alias("any_same"),
             pl.col("differ").all().alias("all_differ"),
-            (pl.col("b_xe") | pl.col("d_xe") | pl.col("frozen")).any().alias("soft"),
+            (
+                pl.col("b_xe")
+                | pl.col("d_xe")
+                | pl.col("frozen")
+                # a multi-lesion session code's site is a region ("bilateral forearms"): an
+                # equal site text cannot show that the biopsy was of a destroyed lesion
+                | pl.col("d_cpt").is_in(SESSION_CODES)
+            )
+            .any()
+            .alias("soft"),
         )
     )
 
@@ -438,7 +450,9 @@ Mohs is not checked here: a biopsy on the Mohs date is MOHS-004. Without a site 
 cannot be seen, and (a) cannot tell separate lesions from one lesion, so its money direction
 is 'either'. A same-site pair is reported as a review when the day has a frozen section
 (88331) or a line carries XE: a biopsy whose immediate pathology decided the procedure may be
-separately reportable. The PTP file was not read; a payer whose edit table lacks a pair will
+separately reportable; also when the other line is a multi-lesion session code (17000-17004,
+17110/17111, 11200/11201), whose site is a region, so an equal site text proves nothing about
+the biopsied lesion. The PTP file was not read; a payer whose edit table lacks a pair will
 pay without a modifier. Flaps 14301/14302 are included by the same principle although the
 reference names 14000-14061.
 """,
