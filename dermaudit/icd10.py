@@ -10,6 +10,7 @@ built from the installed package.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from functools import cache
 from importlib import metadata
@@ -21,10 +22,10 @@ SCHEMA = {"code": pl.String, "leaf": pl.Boolean, "children": pl.List(pl.String),
 
 
 def _edition() -> str:
-    try:
-        import simple_icd_10_cm as icd
-
-        data = Path(icd.__file__).parent / "data"
+    try:  # find the package's data without importing it (the import parses the XML)
+        spec = importlib.util.find_spec("simple_icd_10_cm")
+        assert spec is not None and spec.origin is not None
+        data = Path(spec.origin).parent / "data"
         names = sorted(p.name for p in data.glob("code-list-*.txt"))
         tag = names[-1].removeprefix("code-list-").removesuffix(".txt") if names else "unknown"
     except Exception:  # pragma: no cover - the package is a hard dependency
