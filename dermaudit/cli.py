@@ -87,6 +87,7 @@ def load_and_run(
     column_table: dict[str, str | list[str]] | None = None,
     payer_table: dict[str, str] | None = None,
     logger: Any = None,
+    partitions: int = 0,
 ) -> Any:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -111,6 +112,44 @@ def load_and_run(
         disable=not _progress_enabled(quiet),
         console=Console(stderr=True),
     )
+    from . import partition
+
+    n_parts = partitions if partitions > 0 else partition.auto_partitions_if_large(paths)
+    if n_parts > 1:
+        from rich.progress import BarColumn, MofNCompleteColumn
+
+        bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+            disable=not _progress_enabled(quiet),
+            console=Console(stderr=True),
+        )
+        with bar:
+            task = bar.add_task("partitions", total=n_parts)
+
+            def tick(done: int, total: int, rows: int) -> None:
+                bar.update(
+                    task, completed=done, total=total, description=f"{rows:,} rows, partitions"
+                )
+                log(f"partition {done}/{total} done ({rows} rows)")
+
+            log(f"larger-than-memory plan: {n_parts} patient-hash partitions")
+            result = partition.run_partitioned(
+                paths,
+                ref,
+                rules_sel,
+                partitions=n_parts,
+                overrides=overrides or None,
+                payer_rules=p_rules + ref.payer_rules,
+                payer_exact=p_exact,
+                include_dq=not any(i.upper().startswith("DQ") for i in ignore),
+                progress=tick,
+            )
+        log(f"{result.findings.height} findings from {n_parts} partitions")
+        return result
     with progress:
         t = progress.add_task(f"reading {len(paths)} input(s)", total=3)
         ing = ingest.load(
@@ -204,6 +243,13 @@ def scan(
     log: Annotated[
         bool | None, typer.Option("--log/--no-log", help="Timestamped progress lines on stderr.")
     ] = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            help="Patient-hash partitions for data larger than memory "
+            "(0 = automatic above 1.5M lines, 1 = in memory)."
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option(help="Config file [default: ./dermaudit.toml if present].")
     ] = None,
@@ -263,7 +309,13 @@ def scan(
         column_table=cfg.columns,
         payer_table=cfg.payers,
         logger=logger,
+        partitions=int(cfg.get("partitions", partitions, 0)),
     )
+    if html is not None and result.stats.get("partitions"):
+        raise UsageError(
+            "--html needs the lines in memory, but this scan was partitioned; "
+            "write JSON (-f json) or scan with --partitions 1 on a machine with enough memory"
+        )
     tri = triage(
         result.findings,
         since=since_d,

@@ -34,6 +34,7 @@ SCAN_KEYS = {
     "suppressions",
     "since",
     "log",
+    "partitions",
 }
 PATH_KEYS = {"output", "columns", "payer_map", "html", "baseline", "suppressions"}
 

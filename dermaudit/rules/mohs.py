@@ -3,14 +3,45 @@
 CPT site families: 17311/+17312 head, neck, hands, feet, genitalia (or any site with
 deep-structure involvement); 17313/+17314 trunk, arms, legs; +17315 each block beyond 5.
 Some marketing texts swap the families; CPT and the CMS RVU short descriptors do not.
+
+The Mohs surgeon acts as both surgeon and pathologist, so the histology of Mohs layers is
+part of the Mohs codes (MOHS-003/010). Repairs, flaps and grafts after Mohs are separately
+reportable (guards RPR-005 / ATT-003): no rule here flags them.
+
+Provider-level benchmarks: Krishnan et al., JAMA Dermatology 2017 (rulesets/benchmarks.toml)
+and the CMS 2021 provider distribution derived by scripts/derive_mohs_benchmarks.py
+(rulesets/benchmarks_mohs_mpop2021.toml).
 """
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
+from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, rows_of, rule
+from .base import (
+    Context,
+    emit,
+    has_dx,
+    line_field,
+    msg,
+    provider_keys,
+    provider_stats,
+    rows_of,
+    rows_where,
+    rule,
+)
+from .destruction import ICD10_START, MALIGNANT_GROUPS, dx_text, line_fee_sum
+
+MOHS = ("17311", "17312", "17313", "17314", "17315")
+MOHS_STAGES = ("17311", "17312", "17313", "17314")
+SURG_PATH = ("88302", "88304", "88305", "88307", "88309")
+OTHER_FAMILY = {"17311": "17313", "17312": "17314", "17313": "17311", "17314": "17312"}
+SPECIMEN_FAMILIES = ("biopsy", "shave", "excision_benign", "excision_malignant")
+MIN_PROVIDER_CASES = 20
+LCD_MOHS = "Medicare Mohs LCDs (e.g. L35494, L34195, L35704, L35702) and billing article A56514"
 
 
 @rule(
@@ -51,8 +82,14 @@ def mohs_001(ctx: Context) -> pl.LazyFrame:
         .then(msg("17312 (head/neck/hands/feet/genitalia add-on) billed with 17313 (trunk/limbs)"))
         .otherwise(msg("17312 billed without 17311 on the same day")),
         suggestion=pl.when(u13 > 0)
-        .then(msg("use 17314 x", u12, " with 17313, or 17311 as the first stage if the site is "
-                  "head/neck/hands/feet/genitalia"))
+        .then(
+            msg(
+                "use 17314 x",
+                u12,
+                " with 17313, or 17311 as the first stage if the site is "
+                "head/neck/hands/feet/genitalia",
+            )
+        )
         .otherwise(msg("add the 17311 first stage, or remove 17312")),
         amount=u12 * ctx.fee("17312"),
     )
@@ -61,7 +98,9 @@ def mohs_001(ctx: Context) -> pl.LazyFrame:
         rows=rows_of("17314", "17311"),
         codes=msg("17314 x", u14),
         message=pl.when(u11 > 0)
-        .then(msg("17314 (trunk/arms/legs add-on) billed with 17311 (head/neck/hands/feet/genitalia)"))
+        .then(
+            msg("17314 (trunk/arms/legs add-on) billed with 17311 (head/neck/hands/feet/genitalia)")
+        )
         .otherwise(msg("17314 billed without 17313 on the same day")),
         suggestion=pl.when(u11 > 0)
         .then(msg("use 17312 x", u14, " with 17311 for a head/neck/hands/feet/genitalia case"))
@@ -77,3 +116,937 @@ def mohs_001(ctx: Context) -> pl.LazyFrame:
         amount=u15 * ctx.fee("17315"),
     )
     return pl.concat([a, b, c])
+
+
+def _mohs_text() -> pl.Expr:
+    """Day frame: '17311 x1 + 17312 x2' for the Mohs lines of the day."""
+    return (
+        pl.col("lines")
+        .list.eval(
+            pl.concat_str(
+                [line_field("cpt"), pl.lit(" x"), line_field("units").cast(pl.String)]
+            ).filter(line_field("family") == "mohs")
+        )
+        .list.join(" + ")
+    )
+
+
+@rule(
+    "MOHS-002",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Mohs surgery without a malignant or in-situ diagnosis",
+    requires=("dx",),
+    codes=MOHS,
+    flags="""
+17311-17315 on a day (ICD-10 era) whose encounter has diagnoses but none in the malignant or
+in-situ groups (C43, C4A, C44, D03, D04, MAL_OTHER - which rulesets/icd10_groups_mohs.csv
+extends with external-lip, vulvar, penile and scrotal cancers). An encounter whose only
+cancer code is outside those groups (for example a soft-tissue sarcoma code) is asked for a
+review instead.
+""",
+    why="""
+Mohs LCDs cover Mohs only for skin cancers that meet their indications (melanoma in situ in
+limited circumstances). Actinic keratoses and benign lesions are not Mohs indications, so a
+Mohs claim without a cancer diagnosis is unsupported and recoupable.
+""",
+    example="17311 x1 + 17312 x1 with D48.5 (uncertain behaviour) as the only diagnosis.",
+    compliant=(
+        "17311 + 17312 with the pathology-confirmed diagnosis, e.g. C44.311 (BCC of the nose); "
+        "no Mohs codes for a lesion that is not malignant."
+    ),
+    source=LCD_MOHS + "; derm_rules.md MOHS-002 (Practical Dermatology 2011 LCD survey).",
+    amount="2025 national non-facility fee x units of every Mohs line of the day.",
+    limits="""
+The practice MAC's Mohs article may list further cutaneous malignancies (DFSP, extramammary
+Paget, sebaceous carcinoma ...): add them to MAL_OTHER in rulesets/icd10_groups_mohs.csv or
+a --ruleset layer. Diagnoses are read from the whole encounter.
+""",
+)
+def mohs_002(ctx: Context) -> pl.LazyFrame:
+    mal = ctx.ref.dx_prefixes(*MALIGNANT_GROUPS)
+    d = ctx.days.filter(
+        (pl.col("dos") >= ICD10_START)
+        & (ctx.fu("mohs") > 0)
+        & (pl.col("dx").list.len() > 0)
+        & ~has_dx(mal)
+    )
+    other_cancer = has_dx(["C", "D0"])
+    return emit(
+        d,
+        rows=rows_of(*MOHS),
+        codes=_mohs_text(),
+        message=msg(
+            "Mohs ",
+            _mohs_text(),
+            " billed with no malignant or in-situ diagnosis on the encounter (diagnoses: ",
+            dx_text("dx"),
+            ")",
+            pl.when(other_cancer).then(
+                pl.lit(
+                    "; the cancer code present is outside the skin-cancer groups - check "
+                    "the MAC's Mohs article"
+                )
+            ),
+        ),
+        suggestion=msg(
+            "add the pathology-confirmed skin-cancer diagnosis (C43/C4A/C44/D03/D04 or one "
+            "the MAC's Mohs article lists) to the Mohs lines; if the lesion was not malignant, "
+            "do not bill ",
+            _mohs_text(),
+        ),
+        amount=line_fee_sum(MOHS),
+        severity=pl.when(other_cancer).then(pl.lit("review")).otherwise(pl.lit("compliance")),
+    )
+
+
+def _path_amount() -> pl.Expr:
+    return pl.coalesce(pl.col("charge"), pl.col("fee") * pl.col("units"))
+
+
+def _mohs_day_info(ctx: Context) -> pl.LazyFrame:
+    """Per day with Mohs: Mohs rows, other specimen procedures, frozen-section rows."""
+    specimen = pl.sum_horizontal([ctx.fu(f) for f in SPECIMEN_FAMILIES]) > 0
+    return ctx.days.filter(ctx.fu("mohs") > 0).select(
+        *DAY_KEY,
+        rows_of(*MOHS).alias("mohs_rows"),
+        _mohs_text().alias("mohs_txt"),
+        specimen.alias("other_specimen"),
+        rows_of("88331", "88332").alias("fs_rows"),
+    )
+
+
+@rule(
+    "MOHS-003",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Surgical pathology billed on a Mohs day without a distinct-specimen modifier",
+    level="line",
+    codes=MOHS,
+    flags="""
+A surgical pathology line (88302-88309, e.g. 88305) billed by the same rendering provider, for
+the same patient and day as Mohs (17311-17315), without 59/XS/XU/XE. When the day also has a
+biopsy, shave or excision whose specimen the pathology may belong to, the finding is a denial
+risk (add the modifier) rather than an overbilling.
+""",
+    why="""
+The Mohs codes include the surgeon's own histopathology of every Mohs layer; the same tissue
+may not also be billed with surgical pathology codes. Separate tissue (a biopsy of another
+lesion, or a debulking specimen sent for permanent sections) can be billed, with a
+distinct-specimen modifier.
+""",
+    example="17311 + 17312 + 88305 x2 on one day, no modifier, no other specimen procedure.",
+    compliant=(
+        "17311 + 17312 alone; 88305-59 (or XS) only for a separate specimen such as a biopsy "
+        "of another lesion or a debulk sent for formalin processing."
+    ),
+    source=(
+        "CPT Mohs guidelines and CPT Assistant Feb 2014 as cited by AAD (Mar 2020); NCCI "
+        "pairs 17311-17315 with 88302-88309 (rulesets/ncci_pairs.csv excerpt, indicator "
+        "not verified); " + LCD_MOHS + "."
+    ),
+    amount="The pathology line's charge (pathology has no single fee in the code table).",
+    limits="""
+Pathology billed under a different rendering provider (a dermatopathologist) is not
+compared. The export cannot show which specimen a pathology unit belongs to.
+""",
+)
+def mohs_003(ctx: Context) -> pl.LazyFrame:
+    path = ctx.lines.filter(pl.col("cpt").is_in(list(SURG_PATH)) & ~pl.col("m_distinct"))
+    j = path.join(_mohs_day_info(ctx), on=DAY_KEY, how="inner")
+    other = pl.col("other_specimen")
+    return emit(
+        j,
+        rows=pl.concat_list(pl.col("_row"), pl.col("mohs_rows")).list.unique().list.sort(),
+        codes=msg(pl.col("cpt"), " + ", pl.col("mohs_txt")),
+        message=msg(
+            pl.col("cpt"),
+            " x",
+            pl.col("units"),
+            " billed on the Mohs day (",
+            pl.col("mohs_txt"),
+            ") without 59/XS/XU",
+            pl.when(other)
+            .then(
+                pl.lit(
+                    "; if it is for the day's separate biopsy/shave/excision specimen it "
+                    "needs the modifier to be paid"
+                )
+            )
+            .otherwise(pl.lit("; Mohs includes the histology of the Mohs layers")),
+        ),
+        suggestion=pl.when(other)
+        .then(
+            msg(
+                "append 59 or XS to ",
+                pl.col("cpt"),
+                " if it examined the separate "
+                "biopsy/shave/excision specimen; remove it if it examined Mohs tissue",
+            )
+        )
+        .otherwise(
+            msg(
+                "remove ",
+                pl.col("cpt"),
+                " (Mohs tissue is examined within the Mohs codes); "
+                "bill it with 59/XS only for separate tissue such as a debulk sent for "
+                "permanent sections",
+            )
+        ),
+        amount=_path_amount(),
+        severity=pl.when(other).then(pl.lit("denial")).otherwise(pl.lit("compliance")),
+        money=pl.when(other).then(pl.lit("under")).otherwise(pl.lit("over")),
+    )
+
+
+def _distinct_or_anatomic(ctx: Context) -> pl.Expr:
+    """Line carries 59, an X{EPSU} modifier or an anatomic modifier (LT/RT, E1-E4, F*, T*)."""
+    mods = ["59", "XE", "XS", "XP", "XU", *ctx.ref.modifiers_of("anatomic")]
+    return pl.col("mods").list.eval(pl.element().is_in(mods)).list.any().fill_null(False)
+
+
+def _pairs_with_mohs(ctx: Context, left: pl.Expr) -> pl.LazyFrame:
+    """Left lines x same-day Mohs stage lines, with the Mohs line's row, site, dx, modifiers."""
+    mohs = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).select(
+        *DAY_KEY,
+        pl.col("_row").alias("m_row"),
+        pl.col("cpt").alias("m_cpt"),
+        pl.col("site").alias("m_site"),
+        pl.col("dx").alias("m_dx"),
+        _distinct_or_anatomic(ctx).alias("m_mod"),
+    )
+    return (
+        ctx.lines.filter(left)
+        .with_columns(_distinct_or_anatomic(ctx).alias("l_mod"))
+        .join(mohs, on=DAY_KEY, how="inner")
+        .with_columns(
+            (
+                pl.col("site").is_not_null()
+                & pl.col("m_site").is_not_null()
+                & (pl.col("site") == pl.col("m_site"))
+            )
+            .fill_null(False)
+            .alias("same_site")
+        )
+    )
+
+
+@rule(
+    "MOHS-004",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Same-day biopsy on a Mohs day (same lesion, frozen-section exception, or no modifier)",
+    level="line",
+    codes=(*MOHS, "88331", "88332"),
+    flags="""
+A skin biopsy line (11102-11107, older 11100/11101, site-specific biopsies) on the same day,
+patient and provider as a Mohs stage (BX-003 leaves Mohs dates to this rule):
+(a) a frozen section (88331) that day - review: the biopsy is payable only as the pre-Mohs
+diagnostic biopsy (no prior pathology, the frozen section decided the Mohs), with 59/XS;
+(b) no frozen section, the biopsy names the same site as a Mohs line and carries no 59,
+X{EPSU} or anatomic modifier - compliance: the biopsy of the Mohs lesion is included in the
+Mohs (with XS/59 at the same site the pair is MOD-003's finding);
+(c) no frozen section, sites different or unknown, and neither line carries 59, X{EPSU} or an
+anatomic modifier - denial: the NCCI edit bundles the biopsy into the Mohs, losing it if it
+was a separate lesion.
+""",
+    why="""
+Mohs includes sampling of the tumour it removes. A same-day biopsy of that lesion is
+separately reportable only when no prior pathology was available and a frozen section of the
+biopsy made the diagnosis that led to the Mohs the same day; then the biopsy (and 88331) is
+reported with 59/XS. A biopsy of a different lesion is payable with a distinct-site modifier;
+without one it is denied as bundled.
+""",
+    example="11102 + 17311 at the same site (left nasal ala), no frozen section.",
+    compliant=(
+        "17311 alone for a lesion already biopsied; 11102-59 + 88331 + 17311 when a same-day "
+        "biopsy read by frozen section (no prior pathology) led to the Mohs; 11102-XS for a "
+        "biopsy of another lesion, its site documented."
+    ),
+    source=(
+        "NCCI Policy Manual ch. I biopsy policy via AAPC; NCCI pairs 17311-17315 with "
+        "11102-11107 and 88331/88332 (rulesets/ncci_pairs.csv excerpt); CodingIntel and Ellzey "
+        "2016; Mohs billing article A56836 as summarised by verity.backworkai.com ('different "
+        "lesion, no prior biopsy within 60 days, or unobtainable prior results') "
+        "(derm_rules.md MOHS-004)."
+    ),
+    amount="""
+2025 national non-facility fee x units of the biopsy line (its charge when the code has no
+fee): overpaid for (b), at risk of denial for (c), to verify for (a).
+""",
+    limits="""
+Sites compare as exact text; two lesions described with the same word are read as one.
+Whether prior pathology existed cannot be seen in charges, so frozen-section cases are review
+findings only. Without a site column, (c) cannot tell a separate lesion from the Mohs lesion,
+so its money direction is 'either'.
+""",
+)
+def mohs_004(ctx: Context) -> pl.LazyFrame:
+    pairs = _pairs_with_mohs(ctx, pl.col("family") == "biopsy")
+    per = (
+        pairs.group_by("_file", "_row")
+        .agg(
+            pl.col(
+                "claim_id", "patient_id", "dos", "provider", "payer_class", "cpt", "units"
+            ).first(),
+            pl.col("site").first(),
+            pl.col("m_distinct").first(),
+            pl.col("l_mod").first(),
+            pl.col("m_mod").any(),
+            pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")).first().alias("amt"),
+            pl.col("same_site").any(),
+            pl.col("m_row").filter(pl.col("same_site")).alias("same_rows"),
+        )
+        .join(_mohs_day_info(ctx), on=DAY_KEY, how="inner")
+    )
+    fs = pl.col("fs_rows").list.len() > 0
+    same = ~fs & pl.col("same_site") & ~pl.col("l_mod")
+    no_mod = ~fs & ~pl.col("same_site") & ~pl.col("l_mod") & ~pl.col("m_mod")
+    hit = per.filter(fs | same | no_mod)
+    return emit(
+        hit,
+        rows=pl.when(fs)
+        .then(pl.concat_list(pl.col("_row"), pl.col("mohs_rows"), pl.col("fs_rows")))
+        .when(same)
+        .then(pl.concat_list(pl.col("_row"), pl.col("same_rows")))
+        .otherwise(pl.concat_list(pl.col("_row"), pl.col("mohs_rows")))
+        .list.unique()
+        .list.sort(),
+        codes=msg(pl.col("cpt"), " + ", pl.col("mohs_txt"), pl.when(fs).then(pl.lit(" + 88331"))),
+        message=pl.when(fs)
+        .then(
+            msg(
+                "biopsy ",
+                pl.col("cpt"),
+                " with a frozen section (88331) on the Mohs day (",
+                pl.col("mohs_txt"),
+                "): payable only as the pre-Mohs diagnostic biopsy",
+                pl.when(~pl.col("m_distinct")).then(pl.lit(", and the biopsy line lacks 59/XS")),
+            )
+        )
+        .when(same)
+        .then(
+            msg(
+                "biopsy ",
+                pl.col("cpt"),
+                " at the same site as the Mohs (",
+                pl.col("site"),
+                ") with no frozen section: the biopsy of the Mohs lesion is included in the Mohs",
+            )
+        )
+        .otherwise(
+            msg(
+                "biopsy ",
+                pl.col("cpt"),
+                " billed with Mohs ",
+                pl.col("mohs_txt"),
+                " on the same day and neither line carries 59/XS/XU/XE or an anatomic "
+                "modifier, so the biopsy is bundled by the NCCI edit",
+            )
+        ),
+        suggestion=pl.when(fs)
+        .then(
+            msg(
+                "keep ",
+                pl.col("cpt"),
+                " + 88331 only if no prior pathology was available and "
+                "the frozen section led to the Mohs; then append 59 (or XS) to ",
+                pl.col("cpt"),
+                "; otherwise remove them",
+            )
+        )
+        .when(same)
+        .then(msg("remove ", pl.col("cpt"), "; bill ", pl.col("mohs_txt"), " alone"))
+        .otherwise(
+            msg(
+                "if the biopsy was of a different lesion, append XS (or 59) to ",
+                pl.col("cpt"),
+                " and document both sites; if it was the Mohs lesion, remove ",
+                pl.col("cpt"),
+            )
+        ),
+        amount=pl.col("amt"),
+        severity=pl.when(fs)
+        .then(pl.lit("review"))
+        .when(same)
+        .then(pl.lit("compliance"))
+        .otherwise(pl.lit("denial")),
+        money=pl.when(same).then(pl.lit("over")).otherwise(pl.lit("either")),
+    )
+
+
+@rule(
+    "MOHS-005",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Excision or destruction of the Mohs lesion on the Mohs day",
+    level="line",
+    codes=MOHS,
+    flags="""
+A malignant excision (11600-11646) or malignant destruction (17260-17286) on the same day,
+patient and provider as a Mohs stage, at the same site as a Mohs line and without 59, an
+X{EPSU} or an anatomic modifier on the excision/destruction line (compliance); or, when a site
+is missing, sharing a diagnosis code with the Mohs line with none of those modifiers on either
+line (review). With a modifier and the same site text the pair is left to MOD-003.
+""",
+    why="""
+One lesion has one removal: Mohs removes the tumour, so an excision or destruction of the same
+lesion that day bills the removal twice. A different lesion treated the same day is billable
+with XS (or 59) and its own site.
+""",
+    example="17311 + 11641 for the same BCC of the nose.",
+    compliant="17311 (+17312) alone; 11602-XS for a different lesion on the back, site documented.",
+    source=(
+        "One-removal-per-lesion policy (derm_rules.md MOHS-005: S as policy, U as a PTP pair); "
+        "NCCI Policy Manual ch. III via AAPC."
+    ),
+    amount="2025 national non-facility fee x units of the excision/destruction line.",
+    limits="""
+Sites compare as exact text. Without sites the export cannot prove the lesions are the same;
+a shared diagnosis code only raises a review (two BCCs of the same region share a code).
+""",
+)
+def mohs_005(ctx: Context) -> pl.LazyFrame:
+    left = pl.col("family").is_in(["excision_malignant", "destruction_malignant"])
+    pairs = _pairs_with_mohs(ctx, left).with_columns(
+        (
+            (pl.col("site").is_null() | pl.col("m_site").is_null())
+            & (pl.col("dx").list.set_intersection(pl.col("m_dx")).list.len() > 0)
+        )
+        .fill_null(False)
+        .alias("same_dx"),
+    )
+    pairs = pairs.filter(
+        ~pl.col("l_mod") & (pl.col("same_site") | (pl.col("same_dx") & ~pl.col("m_mod")))
+    )
+    per = pairs.group_by("_file", "_row").agg(
+        pl.col("claim_id", "patient_id", "dos", "provider", "payer_class", "cpt", "units").first(),
+        pl.col("site").first(),
+        (pl.col("fee").fill_null(0.0) * pl.col("units")).first().alias("amt"),
+        pl.col("same_site").any(),
+        pl.col("m_row").unique().sort().alias("m_rows"),
+        pl.col("m_cpt").unique(maintain_order=True).alias("m_cpts"),
+    )
+    by_site = pl.col("same_site")
+    return emit(
+        per,
+        rows=pl.concat_list(pl.col("_row"), pl.col("m_rows")).list.unique().list.sort(),
+        codes=msg(pl.col("cpt"), " + ", pl.col("m_cpts").list.join(" + ")),
+        message=pl.when(by_site)
+        .then(
+            msg(
+                pl.col("cpt"),
+                " billed at the same site as Mohs ",
+                pl.col("m_cpts").list.join(" + "),
+                " (",
+                pl.col("site"),
+                ") on the same day: one lesion has one removal",
+            )
+        )
+        .otherwise(
+            msg(
+                pl.col("cpt"),
+                " billed with Mohs ",
+                pl.col("m_cpts").list.join(" + "),
+                " on the same day for the same diagnosis and no site to tell the lesions apart",
+            )
+        ),
+        suggestion=msg(
+            "remove ",
+            pl.col("cpt"),
+            " if it treated the Mohs lesion; for a different lesion "
+            "document its site and append XS (or 59)",
+        ),
+        amount=pl.col("amt"),
+        severity=pl.when(by_site).then(pl.lit("compliance")).otherwise(pl.lit("review")),
+    )
+
+
+@rule(
+    "MOHS-006",
+    severity=Severity.REVENUE,
+    confidence=Confidence.S,
+    money=Money.EITHER,
+    title="Mohs site family does not match the site",
+    level="day",
+    requires=("site",),
+    codes=MOHS,
+    flags="""
+17313/17314 (trunk, arms, legs) on a line whose site is head, neck, hands, feet or genitalia
+(revenue: 17311/17312 pay more); 17311/17312 on a trunk/arm/leg site (review: 17311 is
+also correct at any site when the surgery directly involves muscle, cartilage, bone, tendon,
+major nerves or vessels).
+""",
+    why="""
+The Mohs codes are split by site family: 17311/+17312 for head, neck, hands, feet and genitalia
+(and deep-structure cases anywhere), 17313/+17314 for trunk, arms and legs. A head-and-neck
+case coded as trunk leaves money uncollected; a trunk case coded as head-and-neck without a
+documented deep-structure involvement is overbilled.
+""",
+    example="17313 + 17314 for a BCC of the left temple.",
+    compliant=(
+        "17311 + 17312 for the temple; 17313 + 17314 for the back unless the note documents "
+        "deep-structure involvement."
+    ),
+    source=(
+        "CPT Mohs code structure (CMS RVU-file short descriptors: P for family membership); "
+        "17311 deep-structure wording per Find-A-Code (S); rulesets/sites.csv mapping."
+    ),
+    amount="""
+Sum over the case's stage lines of (2025 fee of the other site family's code - fee of the
+billed code) x units: 17311 vs 17313 $39.78, 17312 vs 17314 $17.14 per unit. One finding per
+Mohs case (the stage lines of one day naming the same site).
+""",
+    limits="""
+Site words are mapped by rulesets/sites.csv ('arm' and 'hand' are different families; an
+unknown word is skipped). The deep-structure exception cannot be seen in charges, hence
+review for 17311 on trunk/limb sites.
+""",
+)
+def mohs_006(ctx: Context) -> pl.LazyFrame:
+    ref = ctx.ref
+    other = pl.col("cpt").replace_strict(OTHER_FAMILY, default=None)
+    other_fee = pl.col("cpt").replace_strict(
+        {c: ref.fee(o) for c, o in OTHER_FAMILY.items()}, default=None, return_dtype=pl.Float64
+    )
+    lines = (
+        ctx.lines.filter(
+            pl.col("cpt").is_in(list(MOHS_STAGES))
+            & pl.col("site_mohs").is_not_null()
+            & (pl.col("site_mohs") != pl.col("code_site_group"))
+        )
+        .with_columns(
+            other.alias("other"),
+            ((other_fee - pl.col("fee")) * pl.col("units")).abs().alias("diff"),
+            msg(pl.col("cpt"), " x", pl.col("units")).alias("billed"),
+            msg(other, " x", pl.col("units")).alias("right"),
+        )
+        .sort("_file", "_row")
+    )
+    # one finding per Mohs case: the stage lines of one day that name the same site
+    case = lines.group_by(*DAY_KEY, "site", "site_mohs", maintain_order=True).agg(
+        pl.col("_file", "claim_id", "payer_class").first(),
+        pl.col("_row").alias("rows"),
+        pl.col("billed").str.join(" + "),
+        pl.col("right").str.join(" + "),
+        pl.col("diff").sum(),
+    )
+    head = pl.col("site_mohs") == "HNHFG"
+    return emit(
+        case,
+        rows=pl.col("rows"),
+        codes=msg(pl.col("billed"), " -> ", pl.col("right")),
+        message=pl.when(head)
+        .then(
+            msg(
+                pl.col("billed"),
+                " (trunk/arms/legs family) billed for site '",
+                pl.col("site"),
+                "', which is head/neck/hands/feet/genitalia",
+            )
+        )
+        .otherwise(
+            msg(
+                pl.col("billed"),
+                " (head/neck/hands/feet/genitalia family) billed for site '",
+                pl.col("site"),
+                "', which is trunk/arms/legs; correct only if the surgery "
+                "directly involved muscle, cartilage, bone, tendon, major nerve or vessel",
+            )
+        ),
+        suggestion=pl.when(head)
+        .then(msg("bill ", pl.col("right"), " instead of ", pl.col("billed")))
+        .otherwise(
+            msg(
+                "bill ",
+                pl.col("right"),
+                " instead of ",
+                pl.col("billed"),
+                " unless deep-structure involvement is documented",
+            )
+        ),
+        amount=pl.col("diff"),
+        severity=pl.when(head).then(pl.lit("revenue")).otherwise(pl.lit("review")),
+        money=pl.when(head).then(pl.lit("under")).otherwise(pl.lit("over")),
+    )
+
+
+def _fmt(x: pl.Expr, digits: int = 2) -> pl.Expr:
+    return x.round(digits).cast(pl.String)
+
+
+# (key in column names, primary, add-on, site family text, benchmark section)
+STAGE_FAMILIES = (
+    ("hn", "17311", "17312", "head/neck/hands/feet/genitalia", "mohs_mpop2021_addon_ratio_hnhfg"),
+    ("tal", "17313", "17314", "trunk/arms/legs", "mohs_mpop2021_addon_ratio_tal"),
+)
+STAT_COL = re.compile(r"^cases_(hn|tal)_(\d{4})$")
+
+
+def _mohs_007_stats(ctx: Context) -> pl.LazyFrame:
+    """Per provider, additive: first-stage units (cases_<fam>_<year>) and add-on stage units
+    (extra_<fam>_<year>) for each site family and calendar year of the data."""
+    lines = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).with_columns(
+        pl.col("dos").dt.year().alias("year")
+    )
+    years = (
+        range(ctx.first_dos.year, ctx.last_dos.year + 1)
+        if ctx.first_dos is not None and ctx.last_dos is not None
+        else range(0)
+    )
+    aggs: list[pl.Expr] = []
+    for key, primary, addon, _, _ in STAGE_FAMILIES:
+        for y in years:
+            in_year = pl.col("year") == y
+            aggs += [
+                pl.col("units")
+                .filter(in_year & (pl.col("cpt") == primary))
+                .sum()
+                .alias(f"cases_{key}_{y}"),
+                pl.col("units")
+                .filter(in_year & (pl.col("cpt") == addon))
+                .sum()
+                .alias(f"extra_{key}_{y}"),
+            ]
+    per = lines.group_by("provider").agg(pl.len().alias("stage_lines"), *aggs)
+    return provider_stats(lines.select("_file", "_row", "provider"), per)
+
+
+@rule(
+    "MOHS-007",
+    severity=Severity.REVIEW,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Mohs stages-per-case outlier (provider)",
+    level="provider",
+    stats=_mohs_007_stats,
+    codes=MOHS,
+    flags="""
+A rendering provider whose Mohs stages per case in a calendar year - 1 + (17312 units /
+17311 units) for head/neck/hands/feet/genitalia, 1 + (17314 units / 17313 units) for
+trunk/arms/legs - is above the national 95th percentile of Medicare providers in 2021
+(rulesets/benchmarks_mohs_mpop2021.toml), with at least 20 cases (first-stage units) in that
+family and year. One finding per provider lists every flagged family and year.
+""",
+    why="""
+Additional Mohs stages are paid per stage, so a high stages-per-case rate drives payment.
+Krishnan et al. (JAMA Dermatology 2017) found a national mean of 1.74 (median 1.69) stages per
+head-and-neck case in Medicare 2012-2014, and 49 surgeons persistently above the high-outlier
+cut-off of 2.41; CMS's Supplemental Medical Review Contractor has reviewed 17312/17314 claims
+(project 01-095). An outlier rate is a pattern for review, not an error.
+""",
+    example="A surgeon with 40 head-and-neck cases in 2024 billed as 17311 x40 + 17312 x60 "
+    "(2.5 stages per case).",
+    compliant=(
+        "Each 17312/17314 stage supported by a documented positive margin on the previous "
+        "stage's map; rates near the national median (about 1.6 stages per head-and-neck case)."
+    ),
+    source=(
+        "Krishnan A. et al., JAMA Dermatology 2017 (rulesets/benchmarks.toml, S); CMS Medicare "
+        "Physician & Other Practitioners by Provider and Service CY2021, derived by "
+        "scripts/derive_mohs_benchmarks.py (rulesets/benchmarks_mohs_mpop2021.toml); Noridian "
+        "SMRC project 01-095."
+    ),
+    amount="None (no documented estimate of the excess; the message gives the rates).",
+    limits="""
+The benchmark is Medicare FFS 2021 per-provider data, while a practice's export may hold all
+payers and other years; 2021 percentiles also exclude providers whose add-on row CMS
+suppressed. Krishnan's figures describe the head-and-neck family only. Complex case mixes
+(large or recurrent tumours, referral centres) legitimately run high: review only, minimum
+20 cases per family and year.
+""",
+)
+def mohs_007(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
+    ref = ctx.ref
+    k_median = ref.bench("mohs_stages_per_case_median")
+    k_cut = ref.bench("mohs_stages_per_case_outlier")
+    fams = {key: (primary, addon, label, sec) for key, primary, addon, label, sec in STAGE_FAMILIES}
+    cells = sorted(
+        (m.group(2), m.group(1))
+        for c in stats.collect_schema().names()
+        if (m := STAT_COL.match(c)) is not None
+    )
+    texts: list[pl.Expr] = []
+    flagged_fams: list[pl.Expr] = []
+    for year, key in cells:
+        primary, addon, label, sec = fams[key]
+        b = ref.benchmarks[sec]
+        thr = 1.0 + float(b["value"])
+        med = 1.0 + float(b["median"])
+        cases = pl.col(f"cases_{key}_{year}").fill_null(0)
+        extra = pl.col(f"extra_{key}_{year}").fill_null(0)
+        spc = 1.0 + extra / cases
+        hit = (cases >= MIN_PROVIDER_CASES) & (spc > thr)
+        if key == "hn":
+            krishnan = (
+                pl.when(spc > k_cut)
+                .then(pl.lit(f"; also above Krishnan 2017's high-outlier cut-off {k_cut:.2f}"))
+                .otherwise(
+                    pl.lit(
+                        f"; Krishnan 2017: median {k_median:.2f}, high-outlier cut-off {k_cut:.2f}"
+                    )
+                )
+            )
+        else:
+            krishnan = pl.lit("")
+        text = msg(
+            f"{year} {label}: ",
+            _fmt(spc),
+            f" stages per case ({primary} x",
+            cases,
+            f" cases, {addon} x",
+            extra,
+            f"); CMS 2021 national median {med:.2f}, 95th percentile {thr:.2f} (review "
+            f"trigger, n={int(b['n_providers'])} providers)",
+            krishnan,
+        )
+        texts.append(pl.when(hit).then(text))
+        flagged_fams.append(pl.when(hit).then(pl.lit(f"{primary}/{addon}")))
+    if not texts:
+        texts, flagged_fams = [pl.lit(None, pl.String)], [pl.lit(None, pl.String)]
+    frame = stats.with_columns(
+        pl.concat_list(texts).list.drop_nulls().alias("texts"),
+        pl.concat_list(flagged_fams)
+        .list.drop_nulls()
+        .list.unique(maintain_order=True)
+        .alias("fams"),
+        *provider_keys(),
+    ).filter(pl.col("texts").list.len() > 0)
+    return emit(
+        frame,
+        rows=pl.col("sup_rows"),
+        codes=pl.col("fams").list.join(", "),
+        message=msg(
+            "Mohs stages per case above the national 95th percentile for ",
+            pl.col("provider"),
+            ": ",
+            pl.col("texts").list.join("; "),
+        ),
+        suggestion=msg(
+            "review a sample of this provider's Mohs cases: each 17312/17314 stage needs a "
+            "documented positive margin on the previous stage's map; confirm the case mix "
+            "(tumour size, recurrence) explains the rate",
+        ),
+        amount=pl.lit(None, pl.Float64),
+    )
+
+
+def _mohs_008_stats(ctx: Context) -> pl.LazyFrame:
+    """Per provider, additive: Mohs days (17311 or 17313), those with an office E/M, those
+    with an E/M-25; support = the E/M and first-stage rows of the Mohs days with an E/M."""
+    em25 = rows_where(line_field("is_em") & line_field("m25")).list.len() > 0
+    d = ctx.days.filter((ctx.u("17311") + ctx.u("17313")) > 0).with_columns(
+        pl.col("has_em").fill_null(False).alias("em"),
+        em25.fill_null(False).alias("em25"),
+        pl.concat_list(rows_where(line_field("is_em")), rows_of("17311", "17313")).alias("_row"),
+    )
+    per = d.group_by("provider").agg(
+        pl.len().alias("n_days"),
+        pl.col("em").sum().alias("n_em"),
+        pl.col("em25").sum().alias("n_em25"),
+    )
+    support = d.filter(pl.col("em")).select("_file", "provider", "_row").explode("_row")
+    return provider_stats(support, per)
+
+
+@rule(
+    "MOHS-008",
+    severity=Severity.REVIEW,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Same-day E/M on Mohs days above the typical rate (provider)",
+    level="provider",
+    stats=_mohs_008_stats,
+    codes=MOHS,
+    flags="""
+A rendering provider who billed an office E/M (99202-99215, with or without modifier 25) on
+more than the typical share of Mohs days (days with 17311 or 17313): the threshold is
+rulesets/benchmarks.toml 'mohs_same_day_em_share_typical' (25%), counted over the audited
+period with at least 20 Mohs days.
+""",
+    why="""
+Mohs has a 0-day global: the evaluation that leads to the Mohs that day is part of it, and a
+same-day E/M is payable only for a significant, separately identifiable problem (modifier
+25). A Cutis/MDedge commentary citing AMA RUC data puts same-day E/M with Mohs below 25% in
+Medicare and describes audits of a practice that billed an E/M with every Mohs case.
+""",
+    example="A Mohs surgeon with 40 Mohs days, 36 of them with 99214-25 (90%).",
+    compliant=(
+        "An E/M with modifier 25 only when the visit addressed a separate problem (e.g. a new "
+        "full-skin exam with other lesions managed), documented separately."
+    ),
+    source=(
+        "Cutis/MDedge commentary citing AMA RUC/RBRVS data (May 2016; S, weak) via "
+        "rulesets/benchmarks.toml; NCCI Policy Manual ch. I (E/M with 000-global procedures)."
+    ),
+    amount="None (a rate, not a line error; EM-001 prices individual E/M lines).",
+    limits="""
+The 25% benchmark is weak (one commentary, Medicare only) and practices that see new
+referrals on the Mohs day run higher legitimately. Review only; minimum 20 Mohs days.
+""",
+)
+def mohs_008(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
+    thr = ctx.ref.bench("mohs_same_day_em_share_typical")
+    src = ctx.ref.bench_source("mohs_same_day_em_share_typical")
+    frame = stats.with_columns(
+        (pl.col("n_em") / pl.col("n_days")).alias("share"), *provider_keys()
+    ).filter((pl.col("n_days") >= MIN_PROVIDER_CASES) & (pl.col("share") > thr))
+    return emit(
+        frame,
+        rows=pl.col("sup_rows"),
+        codes=pl.lit("99202-99215 + 17311/17313"),
+        message=msg(
+            pl.col("provider"),
+            " billed an office E/M on ",
+            pl.col("n_em"),
+            " of ",
+            pl.col("n_days"),
+            " Mohs days (",
+            _fmt(pl.col("share") * 100, 0).str.replace(r"\.0$", ""),
+            "%; ",
+            pl.col("n_em25"),
+            f" with modifier 25); typical same-day E/M with Mohs is below {thr:.0%} ({src})",
+        ),
+        suggestion=msg(
+            "review a sample of Mohs-day E/M visits: bill 99202-99215-25 only for a separately "
+            "identifiable problem documented apart from the Mohs decision; otherwise bill the "
+            "Mohs alone",
+        ),
+        amount=pl.lit(None, pl.Float64),
+    )
+
+
+PHYSICIAN_RE = (
+    r"(^|[^A-Z])(MD[A-Z]*|DO|MBBS|MBCHB|MBBCH|MEDICAL DOCTOR|DOCTOR OF MEDICINE"
+    r"|DOCTOR OF OSTEOPATHIC MEDICINE)([^A-Z]|$)"
+)
+NON_PHYSICIAN_RE = (
+    r"(^|[^A-Z])(NP|NPC|PA|PAC|APRN|ARNP|APN|CNP|CRNP|FNP|AGNP|ANP|DNP|CNS|RN|LPN|LVN|CRNA"
+    r"|NURSE PRACTITIONER|PHYSICIAN ASSISTANT|PHYSICIAN ASSOCIATE|NURSE|NURSING)([^A-Z]|$)"
+)
+
+
+def non_physician(col: str = "credential") -> pl.Expr:
+    """Credential text names a non-physician practitioner and no MD/DO degree.
+
+    Dots are dropped first ('M.D.' -> 'MD', 'N.P.' -> 'NP'). 'MD, PA' (a professional
+    association) stays a physician; an unknown or truncated credential is not flagged.
+    """
+    c = pl.col(col).str.to_uppercase().str.replace_all(".", "", literal=True)
+    return (c.str.contains(NON_PHYSICIAN_RE) & ~c.str.contains(PHYSICIAN_RE)).fill_null(False)
+
+
+@rule(
+    "MOHS-009",
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.P,
+    money=Money.OVER,
+    title="Mohs billed under a non-physician practitioner",
+    requires=("credential",),
+    codes=MOHS,
+    flags="""
+17311-17315 lines whose rendering credential names a non-physician practitioner (NP, PA,
+PA-C, APRN, CNS, RN ...) and no MD/DO degree, grouped per day.
+""",
+    why="""
+Mohs requires one physician acting as both surgeon and pathologist; Medicare Mohs LCDs
+(e.g. L35494) limit it to physicians (MD/DO). Mohs rendered or billed under an NP's or PA's
+number is not payable and is a recoupment (and credentialing) problem.
+""",
+    example="17311 + 17312 with rendering credential 'PA-C'.",
+    compliant="Mohs billed under the Mohs surgeon (MD/DO) who performed and read every stage.",
+    source=LCD_MOHS + " ('limited to physicians (i.e., MD/DO)', L35494).",
+    amount="2025 national non-facility fee x units of the Mohs lines under the non-physician.",
+    limits="""
+The credential column may hold a specialty or provider type instead of a degree; only
+recognised non-physician credentials are flagged ('MD, PA' - a professional association - is
+a physician). The MD/DO limit is verified for the named LCDs; other payers follow CPT's
+single-physician requirement.
+""",
+)
+def mohs_009(ctx: Context) -> pl.LazyFrame:
+    m = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS)) & non_physician())
+    per = m.group_by(*DAY_KEY).agg(
+        pl.col("_file", "claim_id", "payer_class").first(),
+        pl.col("_row").sort().alias("rows"),
+        pl.col("credential").unique(maintain_order=True).str.join(", ").alias("creds"),
+        pl.concat_str([pl.col("cpt"), pl.lit(" x"), pl.col("units").cast(pl.String)])
+        .str.join(" + ")
+        .alias("txt"),
+        (pl.col("fee").fill_null(0.0) * pl.col("units")).sum().alias("amt"),
+    )
+    return emit(
+        per,
+        rows=pl.col("rows"),
+        codes=pl.col("txt"),
+        message=msg(
+            "Mohs ",
+            pl.col("txt"),
+            " billed under rendering provider ",
+            pl.col("provider"),
+            " with non-physician credential ",
+            pl.col("creds"),
+            "; Mohs must be performed and read by a physician (MD/DO)",
+        ),
+        suggestion=msg(
+            "bill the Mohs under the MD/DO Mohs surgeon who performed it and examined the "
+            "slides; if a non-physician performed it, do not bill ",
+            pl.col("txt"),
+        ),
+        amount=pl.col("amt"),
+    )
+
+
+@rule(
+    "MOHS-010",
+    severity=Severity.REVIEW,
+    confidence=Confidence.U,
+    money=Money.OVER,
+    title="Frozen-section histochemical stain (88314) billed with Mohs",
+    level="line",
+    codes=MOHS,
+    flags="""
+88314 billed by the same rendering provider, for the same patient and day as Mohs
+(17311-17315), without 59 or an X{EPSU} modifier.
+""",
+    why="""
+The Mohs codes include routine stains of the Mohs sections (hematoxylin and eosin, toluidine
+blue); only a non-routine histochemical stain is reported separately with 88314, with a
+modifier showing it is not the routine stain.
+""",
+    example="17311 + 17312 + 88314 x2, no modifier.",
+    compliant=(
+        "17311 + 17312 alone for routine H&E/toluidine blue; 88314-59 for a documented "
+        "non-routine stain."
+    ),
+    source=(
+        "CPT parenthetical on routine stains with Mohs (not retrieved verbatim; "
+        "derm_rules.md MOHS-010, U); NCCI pairs 17311-17315 with 88314 (policy pointer)."
+    ),
+    amount="The 88314 line's charge (no fee in the code table).",
+    limits="Confidence U: the CPT instruction was not read verbatim. Review only.",
+)
+def mohs_010(ctx: Context) -> pl.LazyFrame:
+    st = ctx.lines.filter((pl.col("cpt") == "88314") & ~pl.col("m_distinct"))
+    j = st.join(_mohs_day_info(ctx), on=DAY_KEY, how="inner")
+    return emit(
+        j,
+        rows=pl.concat_list(pl.col("_row"), pl.col("mohs_rows")).list.unique().list.sort(),
+        codes=msg("88314 + ", pl.col("mohs_txt")),
+        message=msg(
+            "88314 x",
+            pl.col("units"),
+            " billed with Mohs (",
+            pl.col("mohs_txt"),
+            ") without 59/X{EPSU}; routine Mohs stains are included",
+        ),
+        suggestion=msg(
+            "remove 88314 for routine H&E/toluidine blue; keep it with 59 only for a "
+            "documented non-routine histochemical stain",
+        ),
+        amount=_path_amount(),
+    )
