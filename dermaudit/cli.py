@@ -171,6 +171,12 @@ def load_and_run(
     return result
 
 
+def _iso(value: Any) -> Any:
+    from datetime import date as _date
+
+    return _date.fromisoformat(value) if isinstance(value, str) else None
+
+
 def _log_fn(enabled: bool) -> Any:
     """Timestamped progress lines on stderr. Only counts and file names: never patient data."""
     from datetime import UTC, datetime
@@ -266,6 +272,8 @@ def scan(
     """
     from datetime import date as _date
 
+    from rich.console import Console
+
     from .config import find_config, load_config
     from .engine import at_or_above
     from .model import Severity
@@ -322,8 +330,8 @@ def scan(
         per_payer=cfg.per_payer,
         waivers=waivers,
         baseline_path=Path(baseline_p) if baseline_p else None,
-        first_dos=result.ingested.lines["dos"].min() if result.ingested.lines.height else None,  # type: ignore[arg-type]
-        last_dos=result.ingested.lines["dos"].max() if result.ingested.lines.height else None,  # type: ignore[arg-type]
+        first_dos=_iso(result.stats.get("first_dos")),
+        last_dos=_iso(result.stats.get("last_dos")),
     )
     result.findings = tri.findings
     result.triage = tri
@@ -346,7 +354,7 @@ def scan(
             logger(f"wrote {fmt.value} to {output}")
     elif not to_stdout:
         with open(str(output), "w", encoding="utf-8") as fh:
-            con = rconsole.Console(file=fh, theme=rconsole.THEME, width=160)
+            con = Console(file=fh, theme=rconsole.THEME, width=160)
             rconsole.render(result, con, top=top_n)
     if html is not None:
         from .report import html as rhtml
@@ -468,7 +476,8 @@ def inspect(
     lines = ing.lines
     con.print(f"Rows: {ing.rows_total:,} ({lines.height:,} usable, {ing.rows_excluded:,} excluded)")
     if lines.height:
-        con.print(f"Dates of service: {lines['dos'].min()} to {lines['dos'].max()}")
+        first, last = lines["dos"].min(), lines["dos"].max()
+        con.print(f"Dates of service: {first!s} to {last!s}")
         pcs = lines.group_by("payer_class").len().sort("len", descending=True)
         con.print("Payer classes: " + ", ".join(f"{a} {b:,}" for a, b in pcs.iter_rows()))
         prov = lines.group_by("provider").len().sort("len", descending=True)

@@ -18,7 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
-SCHEMA = {"code": pl.String, "leaf": pl.Boolean, "children": pl.List(pl.String), "title": pl.String}
+SCHEMA: dict[str, pl.DataType] = {
+    "code": pl.String(),
+    "leaf": pl.Boolean(),
+    "children": pl.List(pl.String()),
+    "title": pl.String(),
+}
 
 
 def _edition() -> str:

@@ -17,7 +17,11 @@ def test_partitioned_scan_equals_in_memory_scan(tmp_path: Path) -> None:
     r = ref()
     whole = scan_paths([str(SAMPLE)])
     parts = partition.run_partitioned(
-        [str(SAMPLE)], r, engine.select_rules(), partitions=3, payer_rules=r.payer_rules,
+        [str(SAMPLE)],
+        r,
+        engine.select_rules(),
+        partitions=3,
+        payer_rules=r.payer_rules,
         workdir=tmp_path,
     )
     assert parts.stats["partitions"] == 3

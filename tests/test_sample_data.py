@@ -19,9 +19,7 @@ def result():  # type: ignore[no-untyped-def]
 
 def _labels() -> pl.DataFrame:
     lab = pl.read_csv(SAMPLE / "seeded_errors.csv", infer_schema=False)
-    return lab.with_columns(
-        pl.col("rows").str.split(" ").cast(pl.List(pl.Int64)).alias("rows")
-    )
+    return lab.with_columns(pl.col("rows").str.split(" ").cast(pl.List(pl.Int64)).alias("rows"))
 
 
 def test_every_seeded_error_is_found(result) -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +49,9 @@ def test_csv_and_parquet_give_the_same_findings(result) -> None:  # type: ignore
     key = ["rule", "rows", "codes", "message"]
     a = result.findings.select(key).sort(key)
     b = (
-        pq.findings.with_columns(pl.col("message").str.replace_all("charges.parquet", "charges.csv"))
+        pq.findings.with_columns(
+            pl.col("message").str.replace_all("charges.parquet", "charges.csv")
+        )
         .select(key)
         .sort(key)
     )

@@ -118,7 +118,7 @@ def derive(df: FrameT, key: str, exprs: dict[str, pl.Expr]) -> FrameT:
     cheaper than normalising every row.
     """
     u = df.select(pl.col(key)).unique().with_columns(**exprs)
-    return df.join(u, on=key, how="left", nulls_equal=True, maintain_order="left")  # type: ignore[arg-type]
+    return df.join(u, on=key, how="left", nulls_equal=True, maintain_order="left")
 
 
 def number(col: str) -> pl.Expr:

@@ -162,10 +162,10 @@ def _read_csv(path: Path) -> RawFile:
     except pl.exceptions.NoDataError as exc:
         raise InputError(f"{path.name} is empty; export the charges again") from exc
     df = _clean_headers(df)
-    raw = RawFile(path, path.name, "", "csv", df, delimiter=delim, encoding=encoding)
+    out = RawFile(path, path.name, "", "csv", df, delimiter=delim, encoding=encoding)
     if encoding != "utf-8":
-        raw.notes.append(f"{path.name}: read as {encoding} (not UTF-8)")
-    return raw
+        out.notes.append(f"{path.name}: read as {encoding} (not UTF-8)")
+    return out
 
 
 def _clean_headers(df: pl.DataFrame) -> pl.DataFrame:
