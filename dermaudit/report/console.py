@@ -81,25 +81,25 @@ def render(result: ScanResult, console: Console, top: int = 10) -> None:
             )
         console.print(rt)
 
-    f = result.findings.filter(~pl.col("rule").str.starts_with("DQ"))
+    f = result.findings.filter(
+        ~pl.col("rule").str.starts_with("DQ") & (pl.col("severity") != "info")
+    )
     if f.height:
-        tt = Table(title=f"Top {min(top, f.height)} findings by dollars", show_edge=False)
-        for c in ("rule", "rows", "dos", "codes", "message", "suggestion", "$"):
-            tt.add_column(c, overflow="fold")
+        n = min(top, f.height)
+        console.print(f"[bold]Top {n} findings by dollars[/] (all {f.height:,} in -f json/csv)")
         worst = f.sort(["amount", "rule"], descending=[True, False], nulls_last=True).head(top)
-        for r in worst.iter_rows(named=True):
+        for i, r in enumerate(worst.iter_rows(named=True), start=1):
             rows = r["rows"] or []
-            shown = " ".join(str(x) for x in rows[:6]) + (" ..." if len(rows) > 6 else "")
-            tt.add_row(
-                r["rule"],
-                shown,
-                str(r["dos"] or ""),
-                r["codes"] or "",
-                r["message"] or "",
-                r["suggestion"] or "",
-                _money(r["amount"]),
+            shown = " ".join(str(x) for x in rows[:8]) + (" ..." if len(rows) > 8 else "")
+            where = f"{r['file']} rows {shown}" if shown else str(r["file"] or "")
+            when = f" · {r['dos']}" if r["dos"] else ""
+            console.print(
+                f"{i:>2}. [rule]{r['rule']}[/] [sev.{r['severity']}]{r['severity']}[/] "
+                f"[money]{_money(r['amount'])}[/] · {where}{when} · {r['provider'] or ''}"
             )
-        console.print(tt)
+            console.print(f"    {r['message']}", highlight=False)
+            if r["suggestion"]:
+                console.print(f"    [dim]→ {r['suggestion']}[/]", highlight=False)
 
     dq = result.findings.filter(pl.col("rule").str.starts_with("DQ"))
     if dq.height or ing.notes:
