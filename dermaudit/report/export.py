@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ def findings_records(df: pl.DataFrame) -> list[dict[str, Any]]:
     return out.to_dicts()
 
 
+def _iso(v: Any) -> date | None:
+    return date.fromisoformat(v) if isinstance(v, str) else None
+
+
 def to_json_obj(result: ScanResult, findings: pl.DataFrame | None = None) -> dict[str, Any]:
     f = result.findings if findings is None else findings
     ing = result.ingested
@@ -61,6 +66,9 @@ def to_json_obj(result: ScanResult, findings: pl.DataFrame | None = None) -> dic
             "version": result.ref.version,
             "vintages": result.ref.vintages,
             "layers": [str(d) for d in result.ref.dirs[1:]],
+            "stale_warnings": result.ref.stale_warnings(
+                _iso(result.stats.get("first_dos")), _iso(result.stats.get("last_dos"))
+            ),
         },
         "rules": {"run": result.rules_run, "skipped": dict(sorted(result.rules_skipped.items()))},
         "findings": findings_records(f),
