@@ -4,9 +4,11 @@
   status, code site group and size band) plus modifier flags and the site group read from
   the ``site`` text. Null-safe: every flag is filled with ``False`` explicitly, because a
   null "lacks modifier 25" would make a filter drop the row silently.
-* ``build_days``: one row per same-day key (patient, date of service, rendering provider)
-  with the day's codes, units, modifiers, diagnoses and row numbers, per-family unit sums,
-  and per-code unit sums for the codes the selected rules ask for.
+  ``day_id`` is a dense integer id of the same-day key (patient, date, provider); rules
+  join and group on it instead of the three key columns.
+* ``build_days``: one row per same-day key (patient, date of service, rendering provider,
+  and ``day_id``) with the day's codes, units, modifiers, diagnoses and row numbers,
+  per-family unit sums, and per-code unit sums for the codes the selected rules ask for.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from .ingest.normalize import derive
 from .refdata import RefData
 
 DAY_KEY = ["patient_id", "dos", "provider"]
+DAY_ID = "day_id"  # dense integer id of DAY_KEY, on the enriched lines and the day frame
+
+
+def day_key_first() -> list[pl.Expr]:
+    """In an aggregation by ``day_id``: the same-day key columns (constant in the group)."""
+    return [pl.col(c).first() for c in DAY_KEY]
+
+
 DISTINCT_MODS = ["59", "XE", "XS", "XP", "XU"]
 EM_OFFICE = [f"992{n:02d}" for n in (2, 3, 4, 5, 11, 12, 13, 14, 15)]
 
@@ -80,13 +90,18 @@ def enrich_lines(lines: pl.DataFrame, ref: RefData) -> pl.DataFrame:
             "site_complex": site_group_expr(ref, "complex_group"),
         },
     )
-    return out.sort("_file", "_row")
+    out = out.sort("_file", "_row")
+    # Dense integer id of the same-day key: joins and group-bys on one integer column cost a
+    # fraction of those on the three key columns (the key columns are never null here: rows
+    # without a patient or date are excluded by ingest, a blank provider is "(unknown)").
+    return out.with_columns(pl.struct(DAY_KEY).rank("dense").alias(DAY_ID))
 
 
 def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> pl.DataFrame:
     families = sorted(set(ref.codes["family"].drop_nulls().to_list()))
     wanted = sorted(set(day_codes))
     aggs: list[pl.Expr] = [
+        *day_key_first(),
         pl.col("_file").first(),
         pl.col("claim_id").first(),
         pl.col("payer_class").first(),
@@ -125,4 +140,5 @@ def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> p
     ]
     aggs += [pl.col("units").filter(pl.col("family") == f).sum().alias(f"fu_{f}") for f in families]
     aggs += [pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in wanted]
-    return lines.group_by(DAY_KEY).agg(aggs).sort("_file", pl.col("rows").list.first())
+    days = lines.group_by(DAY_ID).agg(aggs).sort("_file", pl.col("rows").list.first())
+    return days.select(*DAY_KEY, DAY_ID, pl.exclude(*DAY_KEY, DAY_ID))

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from .. import icd10
-from ..features import DAY_KEY
+from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, has_dx, line_rows, msg, rule
 
@@ -468,8 +468,10 @@ def dx_003(ctx: Context) -> pl.LazyFrame:
         .group_by("_file", "_row")
         .agg(pl.col("uns_dx").list.explode(keep_nulls=False, empty_as_null=False).alias("uns_dx"))
     )
-    j = lines.join(flagged, on=["_file", "_row"], how="inner")
-    days = j.group_by(DAY_KEY).agg(
+    # line order kept: the day's code list (and its fingerprint) must not vary run to run
+    j = lines.join(flagged, on=["_file", "_row"], how="inner", maintain_order="left")
+    days = j.group_by(DAY_ID).agg(
+        *day_key_first(),
         pl.col("_file").first(),
         pl.col("claim_id").first(),
         pl.col("payer_class").first(),

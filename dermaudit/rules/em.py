@@ -20,7 +20,7 @@ from datetime import date
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import (
     Context,
@@ -100,16 +100,19 @@ def same_file_rows(other_file: str, other_rows: str) -> pl.Expr:
     )
 
 
-def day_procedures(ctx: Context, globals_: list[str]) -> pl.LazyFrame:
-    """Per same-day key: rows, codes and file of the procedures with the given global days."""
-    return (
-        ctx.lines.filter(pl.col("global_days").is_in(globals_).fill_null(False))
-        .group_by(DAY_KEY)
-        .agg(
-            pl.col("_file").first().alias("p_file"),
-            pl.col("_row").sort().alias("p_rows"),
-            pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("p_codes"),
-        )
+def day_procedures(
+    ctx: Context, globals_: list[str], only: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
+    """Per same-day key: rows, codes and file of the procedures with the given global days
+    (only on the days of ``only``, a frame with ``day_id``, when given)."""
+    procs = ctx.lines.filter(pl.col("global_days").is_in(globals_).fill_null(False))
+    if only is not None:
+        procs = procs.join(only.select(DAY_ID), on=DAY_ID, how="semi")
+    return procs.group_by(DAY_ID).agg(
+        *day_key_first(),
+        pl.col("_file").first().alias("p_file"),
+        pl.col("_row").sort().alias("p_rows"),
+        pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("p_codes"),
     )
 
 
@@ -117,7 +120,7 @@ def _minor_procs(ctx: Context) -> pl.LazyFrame:
     """Per day: the rows and codes of 000/010-global procedures."""
     minor = line_field("global_days").is_in(["000", "010"])
     return ctx.days.filter(pl.col("has_minor")).select(
-        *DAY_KEY,
+        DAY_ID,
         rows_where(minor).alias("proc_rows"),
         pl.col("lines")
         .list.eval(line_field("cpt").filter(line_field("global_days").is_in(["000", "010"])))
@@ -162,7 +165,7 @@ belong to EM-004.
 )
 def em_001(ctx: Context) -> pl.LazyFrame:
     em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m25") & ~pl.col("m57"))
-    j = em.join(_minor_procs(ctx), on=DAY_KEY, how="inner")
+    j = em.join(_minor_procs(ctx), on=DAY_ID, how="inner")
     return emit(
         j,
         rows=pl.concat_list(pl.col("_row"), pl.col("proc_rows")).list.unique(maintain_order=True),
@@ -196,7 +199,7 @@ def _em_002_stats(ctx: Context) -> pl.LazyFrame:
     )
     per = proc_days.group_by("provider").agg(pl.len().alias("n"), pl.col("with25").sum().alias("k"))
     em = ctx.lines.filter(pl.col("is_em")).join(
-        ctx.days.select(*DAY_KEY, "has_minor"), on=DAY_KEY, how="left"
+        ctx.days.select(DAY_ID, "has_minor"), on=DAY_ID, how="left"
     )
     em_share = em.group_by("provider").agg(
         pl.len().alias("em_n"),
@@ -338,23 +341,25 @@ told apart, so such encounters are only judged when they have a single diagnosis
 )
 def em_003(ctx: Context) -> pl.LazyFrame:
     lines = ctx.lines.filter(NOT_SELF_PAY)
+    em = lines.filter(pl.col("is_em") & pl.col("m25") & (pl.col("dx").list.len() > 0))
+    # only the days of those E/M lines matter: aggregate their lines, not every day's
+    lines = lines.join(em.select(DAY_ID), on=DAY_ID, how="semi")
     procs = (
         lines.filter(pl.col("global_days").is_in(["000", "010"]).fill_null(False))
-        .group_by(DAY_KEY)
+        .group_by(DAY_ID)
         .agg(
             pl.col("_row").sort().alias("p_rows"),
             pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("p_codes"),
             pl.col("dx").explode().unique().alias("p_dx"),
         )
     )
-    day_sig = lines.group_by(DAY_KEY).agg(
+    day_sig = lines.group_by(DAY_ID).agg(
         pl.col("dx").list.sort().list.join("|").n_unique().alias("n_sig"),
         pl.col("dx").explode().drop_nulls().n_unique().alias("n_dx"),
     )
-    em = lines.filter(pl.col("is_em") & pl.col("m25") & (pl.col("dx").list.len() > 0))
     j = (
-        em.join(procs, on=DAY_KEY, how="inner")
-        .join(day_sig, on=DAY_KEY, how="left")
+        em.join(procs, on=DAY_ID, how="inner")
+        .join(day_sig, on=DAY_ID, how="left")
         .filter(
             (pl.col("dx").list.set_difference(pl.col("p_dx")).list.len() == 0)
             & ((pl.col("n_dx") == 1) | (pl.col("n_sig") > 1))
@@ -414,18 +419,15 @@ next day clears the E/M, even if the 57 was really for the minor procedure.
 )
 def em_004(ctx: Context) -> pl.LazyFrame:
     em = ctx.lines.filter(pl.col("is_em") & pl.col("m57") & NOT_SELF_PAY)
-    minor_only = ctx.days.filter(pl.col("has_minor") & ~pl.col("has_major")).select(DAY_KEY)
+    minor_only = ctx.days.filter(pl.col("has_minor") & ~pl.col("has_major")).select(DAY_ID)
     major_next = (
         ctx.lines.filter(pl.col("global_days") == "090")
         .select("patient_id", "provider", (pl.col("dos") - pl.duration(days=1)).alias("dos"))
         .unique()
     )
-    procs = day_procedures(ctx, ["000", "010"])
-    j = (
-        em.join(minor_only, on=DAY_KEY, how="semi")
-        .join(major_next, on=DAY_KEY, how="anti")
-        .join(procs, on=DAY_KEY, how="inner")
-    )
+    em = em.join(minor_only, on=DAY_ID, how="semi").join(major_next, on=DAY_KEY, how="anti")
+    procs = day_procedures(ctx, ["000", "010"], only=em).drop(DAY_KEY)
+    j = em.join(procs, on=DAY_ID, how="inner")
     return emit(
         j,
         rows=same_file_rows("p_file", "p_rows"),
@@ -480,7 +482,7 @@ The day-before check looks across files of the same scan.
 )
 def em_005(ctx: Context) -> pl.LazyFrame:
     em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m57") & ~pl.col("m25") & NOT_SELF_PAY)
-    majors = day_procedures(ctx, ["090"]).rename({"dos": "p_dos"})
+    majors = day_procedures(ctx, ["090"]).drop(DAY_ID).rename({"dos": "p_dos"})
     same = em.join(majors.with_columns(pl.col("p_dos").alias("dos")), on=DAY_KEY, how="inner")
     before = em.join(
         majors.with_columns((pl.col("p_dos") - pl.duration(days=1)).alias("dos")),
@@ -565,10 +567,10 @@ carries specialty), so the rule under-reports. Pathology lines are skipped (not 
 def em_006(ctx: Context) -> pl.LazyFrame:
     new = ctx.lines.filter(pl.col("cpt").is_in(list(NEW_TO_EST)) & NOT_SELF_PAY).sort("dos")
     prior = (
-        ctx.lines.filter(pl.col("family") != "pathology")
-        .sort("_file", "_row")
-        .group_by("patient_id", "provider", "dos")
+        ctx.lines.filter(pl.col("family") != "pathology")  # already in (_file, _row) order
+        .group_by(DAY_ID)
         .agg(
+            *day_key_first(),
             pl.col("_file").first().alias("prev_file"),
             pl.col("_row").first().alias("prev_row"),
             pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("prev_codes"),
@@ -652,8 +654,9 @@ def em_007(ctx: Context) -> pl.LazyFrame:
         ctx.lines.filter(pl.col("is_em") & NOT_SELF_PAY)
         .with_columns((pl.col("fee") * pl.col("units")).alias("amt"))
         .sort("fee", "_row", descending=[True, False], nulls_last=True, maintain_order=True)
-        .group_by(DAY_KEY)
+        .group_by(DAY_ID)
         .agg(
+            *day_key_first(),
             pl.col("_file").first(),
             pl.col("claim_id").first(),
             pl.col("payer_class").first(),
@@ -894,7 +897,7 @@ def em_009(ctx: Context) -> pl.LazyFrame:
     top = {"99215": "99213", "99205": "99203"}
     em = (
         ctx.lines.filter(pl.col("cpt").is_in(list(top)) & NOT_SELF_PAY)
-        .join(ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx")), on=DAY_KEY, how="left")
+        .join(ctx.days.select(DAY_ID, pl.col("dx").alias("day_dx")), on=DAY_ID, how="left")
         .with_columns(
             pl.when(pl.col("dx").list.len() > 0)
             .then(pl.col("dx"))
@@ -952,8 +955,8 @@ the procedure already pays for; 99211 is rarely separately payable with a proced
 )
 def em_010(ctx: Context) -> pl.LazyFrame:
     em = ctx.lines.filter((pl.col("cpt") == "99211") & NOT_SELF_PAY)
-    procs = day_procedures(ctx, PROC_GLOBALS)
-    j = em.join(procs, on=DAY_KEY, how="inner")
+    procs = day_procedures(ctx, PROC_GLOBALS, only=em).drop(DAY_KEY)
+    j = em.join(procs, on=DAY_ID, how="inner")
     return emit(
         j,
         rows=same_file_rows("p_file", "p_rows"),
@@ -1013,7 +1016,7 @@ def em_011(ctx: Context) -> pl.LazyFrame:
     gy_ga = pl.col("mods").list.eval(pl.element().is_in(["GY", "GA"])).list.any().fill_null(False)
     em = (
         ctx.lines.filter(pl.col("is_em") & (pl.col("payer_class") == "medicare_ffs") & ~gy_ga)
-        .join(ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx")), on=DAY_KEY, how="left")
+        .join(ctx.days.select(DAY_ID, pl.col("dx").alias("day_dx")), on=DAY_ID, how="left")
         .with_columns(
             pl.when(pl.col("dx").list.len() > 0)
             .then(pl.col("dx"))
@@ -1109,8 +1112,11 @@ plans vary and are not judged on the code choice.
 def em_012(ctx: Context) -> pl.LazyFrame:
     g2212 = ctx.fee("G2212")
     lvl5 = (ctx.u("99205") + ctx.u("99215")) > 0
-    day = ctx.days.select(
-        *DAY_KEY,
+    pro = ctx.lines.filter(
+        pl.col("cpt").is_in(["G2212", "99417"]) & NOT_SELF_PAY & (pl.col("dos") >= EM_2021)
+    )
+    day = ctx.days.join(pro.select(DAY_ID), on=DAY_ID, how="semi").select(
+        DAY_ID,
         pl.col("has_em"),
         lvl5.alias("lvl5"),
         pl.col("lines")
@@ -1118,9 +1124,7 @@ def em_012(ctx: Context) -> pl.LazyFrame:
         .list.join(" ")
         .alias("em_codes"),
     )
-    pro = ctx.lines.filter(
-        pl.col("cpt").is_in(["G2212", "99417"]) & NOT_SELF_PAY & (pl.col("dos") >= EM_2021)
-    ).join(day, on=DAY_KEY, how="left")
+    pro = pro.join(day, on=DAY_ID, how="left")
     is_417_mcr = (pl.col("cpt") == "99417") & (pl.col("payer_class") == "medicare_ffs")
     wrong_lvl = pl.col("has_em").fill_null(False) & ~pl.col("lvl5").fill_null(False)
     g_comm = (pl.col("cpt") == "G2212") & (pl.col("payer_class") == "commercial")
@@ -1230,8 +1234,9 @@ code list in codes_em.csv is general HCPCS knowledge (U).
 )
 def em_013(ctx: Context) -> pl.LazyFrame:
     e25 = line_field("is_em") & line_field("m25")
-    day = ctx.days.select(
-        *DAY_KEY,
+    g = ctx.lines.filter((pl.col("cpt") == "G2211") & NOT_SELF_PAY)
+    day = ctx.days.join(g.select(DAY_ID), on=DAY_ID, how="semi").select(
+        DAY_ID,
         pl.col("lines").list.eval(e25).list.any().fill_null(False).alias("em25"),
         pl.col("lines").list.eval(line_field("cpt").filter(e25)).list.join(" ").alias("em25_codes"),
         rows_where(e25).alias("em25_rows"),
@@ -1242,9 +1247,7 @@ def em_013(ctx: Context) -> pl.LazyFrame:
         .alias("prev"),
         pl.col("has_minor"),
     )
-    g = ctx.lines.filter((pl.col("cpt") == "G2211") & NOT_SELF_PAY).join(
-        day, on=DAY_KEY, how="left"
-    )
+    g = g.join(day, on=DAY_ID, how="left")
     early = (pl.col("dos") < G2211_PAYABLE) & (pl.col("dos") >= EM_2021)
     exc = (pl.col("dos") >= G2211_PREVENTIVE_EXCEPTION) & pl.col("prev").fill_null(False)
     with25 = (

@@ -16,7 +16,7 @@ from datetime import date
 
 import polars as pl
 
-from ..features import DAY_KEY, EM_OFFICE
+from ..features import DAY_ID, DAY_KEY, EM_OFFICE, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, line_rows, msg, rule
 
@@ -693,14 +693,20 @@ correction before the claim goes out.
     limits="Confidence U: a duplicate can be two real lesions coded without a modifier.",
 )
 def gen_005(ctx: Context) -> pl.LazyFrame:
-    key = [*DAY_KEY, "cpt", "mods_key", "units", "site"]
-    lines = ctx.lines.filter(
-        (pl.col("kind") != "addon").fill_null(True)
-        & ~pl.col("mods").list.eval(pl.element().is_in(REPEAT_MODS)).list.any().fill_null(False)
-    ).with_columns(pl.col("mods").list.sort().list.join(",").alias("mods_key"))
+    key = [DAY_ID, "cpt", "mods_key", "units", "site"]
+    lines = (
+        ctx.lines.filter((pl.col("kind") != "addon").fill_null(True))
+        # a duplicate needs the same code twice on the day: drop the other lines cheaply first
+        .filter(pl.struct(DAY_ID, "cpt").is_duplicated())
+        .filter(
+            ~pl.col("mods").list.eval(pl.element().is_in(REPEAT_MODS)).list.any().fill_null(False)
+        )
+        .with_columns(pl.col("mods").list.sort().list.join(",").alias("mods_key"))
+    )
     groups = (
         lines.group_by(key)
         .agg(
+            *day_key_first(),
             pl.col("_file").first(),
             pl.col("claim_id").first(),
             pl.col("payer_class").first(),

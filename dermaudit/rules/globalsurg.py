@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ..features import DAY_ID, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, msg, rule
 from .em import NOT_SELF_PAY, em_type, is_procedure, line_amount, same_file_rows
@@ -29,15 +30,17 @@ def _prior(ctx: Context, left: pl.LazyFrame, gdays: str) -> pl.LazyFrame:
     """Attach the latest earlier procedure day with global ``gdays`` (same patient + provider)."""
     days = 10 if gdays == "010" else 90
     right = (
+        # ctx.lines is in (_file, _row) order, so first() is the earliest line of the day
         ctx.lines.filter((pl.col("global_days") == gdays).fill_null(False))
-        .sort("_file", "_row")
-        .group_by("patient_id", "provider", "dos")
+        .group_by(DAY_ID)
         .agg(
+            *day_key_first(),
             pl.col("_file").first().alias(f"f{gdays}"),
             pl.col("_row").filter(pl.col("_file") == pl.col("_file").first()).alias(f"r{gdays}"),
             pl.col("cpt").unique(maintain_order=True).str.join(" ").alias(f"c{gdays}"),
         )
         .with_columns(pl.col("dos").alias(f"d{gdays}"))
+        .drop(DAY_ID)
         .sort("dos")
     )
     j = left.sort("dos").join_asof(
