@@ -56,3 +56,8 @@ def test_csv_and_parquet_give_the_same_findings(result) -> None:  # type: ignore
         .sort(key)
     )
     assert a.equals(b)
+
+
+def test_two_scans_of_the_sample_give_identical_findings(result) -> None:  # type: ignore[no-untyped-def]
+    again = scan_paths([str(SAMPLE / "charges.csv")])
+    assert again.findings.equals(result.findings)
