@@ -341,6 +341,8 @@ def scan(
         salt = os.environ.get("DERMAUDIT_SALT") or export.new_salt()
         findings = export.redact(findings, salt)
         tri.waived = export.redact(tri.waived, salt)
+        if tri.fixed is not None and tri.fixed.height:
+            tri.fixed = export.redact(tri.fixed, salt)
     logger(f"{findings.height} findings after triage ({tri.waived.height} waived)")
     to_stdout = output in (None, "-")
     machine_on_stdout = fmt != Fmt.table and to_stdout
