@@ -137,7 +137,10 @@ dermabrasion for actinic keratoses are covered (NCD 250.4), so those are not fla
     limits="""
 Which procedures are 'cosmetic-prone' is a judgement (S/U); blepharoplasty's functional
 diagnoses come from the MAC's LCD, which was not retrieved, so every blepharoplasty without
-GY/GA is flagged. Non-Medicare insurers get a review finding: their policies differ.
+GY/GA is flagged - as a review, like every code whose cosmetic_codes.csv row is tagged U
+(blepharoplasty, botulinum toxin, fractional laser): a functional blepharoplasty or
+hyperhidrosis toxin may well be covered. Non-Medicare insurers get a review finding: their
+policies differ.
 """,
 )
 def cos_002(ctx: Context) -> pl.LazyFrame:
@@ -145,6 +148,11 @@ def cos_002(ctx: Context) -> pl.LazyFrame:
         pl.col("code").alias("cpt"),
         pl.col("category"),
         pl.col("covered_dx_prefixes").fill_null("").str.split(" ").alias("covered"),
+        (
+            pl.col("confidence").fill_null("U").str.strip_chars()
+            if "confidence" in ctx.ref.cosmetic.columns
+            else pl.lit("U")
+        ).alias("cos_conf"),
     )
     guard = ctx.ref.dx_prefixes(*GUARD_GROUPS)
     lines = _with_day_dx(ctx, ctx.lines.filter(pl.col("payer_class").is_in(INSURED)))
@@ -189,7 +197,11 @@ def cos_002(ctx: Context) -> pl.LazyFrame:
         )
         .otherwise(msg("check the plan's cosmetic policy; bill the patient if not covered")),
         amount=_amount(),
-        severity=pl.when(medicare).then(pl.lit("compliance")).otherwise(pl.lit("review")),
+        # a U row (blepharoplasty, botulinum toxin, fractional laser: covered-dx list not
+        # retrieved) may only produce a review, whatever the payer
+        severity=pl.when(medicare & (pl.col("cos_conf") != "U"))
+        .then(pl.lit("compliance"))
+        .otherwise(pl.lit("review")),
     )
 
 

@@ -160,11 +160,11 @@ payer pays it anyway the practice holds an overpayment.
     limits="""
 Global days come from rulesets/codes.csv; procedures missing from that table are not seen
 as minor procedures (import the CMS PFS RVU file for full coverage). E/M lines with 57
-belong to EM-004.
+belong to EM-004. Self-pay lines are skipped (no claim, so no modifier is needed).
 """,
 )
 def em_001(ctx: Context) -> pl.LazyFrame:
-    em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m25") & ~pl.col("m57"))
+    em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m25") & ~pl.col("m57") & NOT_SELF_PAY)
     j = em.join(_minor_procs(ctx), on=DAY_ID, how="inner")
     return emit(
         j,

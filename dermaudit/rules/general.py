@@ -713,9 +713,13 @@ def gen_005(ctx: Context) -> pl.LazyFrame:
             pl.col("_row").sort().alias("dup_rows"),
             pl.coalesce(pl.col("charge"), pl.col("fee") * pl.col("units")).alias("amt"),
             pl.len().alias("n"),
+            pl.col("dx").list.sort().list.join(" ").n_unique().alias("n_dx"),
+            pl.col("family").first(),
         )
         .filter(pl.col("n") > 1)
     )
+    dx_differ = pl.col("n_dx") > 1
+    pathology = pl.col("family") == "pathology"
     return emit(
         groups,
         rows=pl.col("dup_rows"),
@@ -726,11 +730,31 @@ def gen_005(ctx: Context) -> pl.LazyFrame:
             pl.col("cpt"),
             " appears on ",
             pl.col("n"),
-            " identical lines (same patient, day, provider, modifiers and units)",
+            pl.when(dx_differ)
+            .then(
+                pl.lit(
+                    " lines with the same patient, day, provider, modifiers and units (their "
+                    "diagnoses differ, but a payer's duplicate edit does not look at diagnoses)"
+                )
+            )
+            .otherwise(
+                pl.lit(" identical lines (same patient, day, provider, modifiers and units)")
+            ),
         ),
-        suggestion=msg(
-            "remove the duplicate line(s), or add XS/59 or anatomic modifiers if these were "
-            "separate lesions"
+        suggestion=pl.when(pathology)
+        .then(
+            msg(
+                "bill ",
+                pl.col("cpt"),
+                " once with units = the number of specimens, or add 59/XS to each later line "
+                "for a separate specimen",
+            )
+        )
+        .otherwise(
+            msg(
+                "remove the duplicate line(s), or add XS/59 or anatomic modifiers if these were "
+                "separate lesions"
+            )
         ),
         amount=pl.col("amt").list.slice(1).list.sum(),
     )

@@ -447,7 +447,16 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
                 "modifier, so the biopsy is bundled by the NCCI edit",
             )
         ),
-        suggestion=pl.when(fs)
+        suggestion=pl.when(fs & pl.col("m_distinct"))
+        .then(
+            msg(
+                "keep ",
+                pl.col("cpt"),
+                " + 88331 (already with 59/XS) only if no prior pathology was available and "
+                "the frozen section led to the Mohs; otherwise remove them",
+            )
+        )
+        .when(fs)
         .then(
             msg(
                 "keep ",
@@ -474,7 +483,10 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
         .when(same)
         .then(pl.lit("compliance"))
         .otherwise(pl.lit("denial")),
-        money=pl.when(same).then(pl.lit("over")).otherwise(pl.lit("either")),
+        # with 59/XS the only open question is whether the biopsy was payable (over)
+        money=pl.when(same | (fs & pl.col("m_distinct")))
+        .then(pl.lit("over"))
+        .otherwise(pl.lit("either")),
     )
 
 
