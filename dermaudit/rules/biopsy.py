@@ -313,7 +313,11 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
     def mods_in(names: list[str]) -> pl.Expr:
         return pl.col("mods").list.eval(pl.element().filter(pl.element().is_in(names)))
 
-    bx = ctx.lines.filter(pl.col("cpt").is_in(SKIN_BX) & (pl.col("dos") >= BX_START)).select(
+    # Self-pay lines are on no payer's claim, so no PTP edit pairs them (as in repair.py).
+    insured = pl.col("payer_class").fill_null("unknown") != "self_pay"
+    bx = ctx.lines.filter(
+        pl.col("cpt").is_in(SKIN_BX) & (pl.col("dos") >= BX_START) & insured
+    ).select(
         "_file",
         "_row",
         "claim_id",
@@ -328,7 +332,7 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         (pl.col("m_distinct") | mods_in(anat).list.len().gt(0)).fill_null(False).alias("b_mod"),
         pl.col("mods").list.contains("XE").fill_null(False).alias("b_xe"),
     )
-    df = ctx.lines.filter(pl.col("cpt").is_in(definitive_codes(ctx))).select(
+    df = ctx.lines.filter(pl.col("cpt").is_in(definitive_codes(ctx)) & insured).select(
         *DAY_KEY,
         pl.col("_row").alias("d_row"),
         pl.col("cpt").alias("d_cpt"),
@@ -452,8 +456,9 @@ is 'either'. A same-site pair is reported as a review when the day has a frozen 
 (88331) or a line carries XE: a biopsy whose immediate pathology decided the procedure may be
 separately reportable; also when the other line is a multi-lesion session code (17000-17004,
 17110/17111, 11200/11201), whose site is a region, so an equal site text proves nothing about
-the biopsied lesion. The PTP file was not read; a payer whose edit table lacks a pair will
-pay without a modifier. Flaps 14301/14302 are included by the same principle although the
+the biopsied lesion. Self-pay lines (biopsy or partner) are skipped: no payer's edit pairs
+them. The PTP file was not read; a payer whose edit table lacks a pair will pay without a
+modifier. Flaps 14301/14302 are included by the same principle although the
 reference names 14000-14061.
 """,
 )
@@ -564,6 +569,7 @@ reported MACs requiring the column-2 code. The biopsy is at risk of denial.
     limits="""
 Payer-specific: a payer that accepts the modifier on either code pays as billed. Pairs shown
 at the same site are BX-003 (b), and biopsies with any unmodified partner are BX-003 (a).
+Self-pay lines are skipped, as in BX-003.
 """,
 )
 def bx_004(ctx: Context) -> pl.LazyFrame:

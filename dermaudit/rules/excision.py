@@ -162,7 +162,9 @@ A malignant-lesion excision (11600-11646) whose diagnoses (the line's own, or th
 when the line has none) include no malignant or in-situ skin code (C43, C4A, C44, C46.0, D03,
 D04; rulesets/icd10_groups.csv). Dates of service from 2015-10-01 (ICD-10-CM). Lines whose
 only support is a history-of-skin-cancer code (Z85.82x, a re-excision coded with the history
-code), D48.5 (uncertain behavior) or D49.2 (pathology pending) get a review finding instead.
+code), D48.5 (uncertain behavior), D49.2 (pathology pending) or another malignant neoplasm
+code (any C code outside the list: e.g. C49.x dermatofibrosarcoma protuberans or angiosarcoma,
+C79.2 skin metastasis, C84.A cutaneous T-cell lymphoma) get a review finding instead.
 """,
     why="""
 The benign/malignant choice follows the final pathology. A malignant excision code with a
@@ -182,13 +184,17 @@ group and size band) x units.
 Diagnosis pointers are not in a line export; a line with no diagnosis is judged on the
 encounter's diagnoses. A re-excision for margins after a cancer is correctly a malignant
 excision but should carry the cancer code rather than Z85.82x - hence review. Lesions of
-uncertain behavior (D48.5) are coded by payers in different ways - review.
+uncertain behavior (D48.5) are coded by payers in different ways - review. A malignancy coded
+outside the skin-cancer list (DFSP, metastasis, cutaneous lymphoma...) is correctly excised
+with 116xx; it is a review only because the export cannot show it was the excised lesion.
 """,
 )
 def exc_001(ctx: Context) -> pl.LazyFrame:
     mal = ctx.ref.dx_prefixes(*MALIGNANT_GROUPS)
     hist = [p for p in ctx.ref.dx_prefixes("SCREENING_HISTORY") if p.startswith("Z85")]
-    soft = [*ctx.ref.dx_prefixes("UNCERTAIN_BEHAVIOR", "UNSPECIFIED_BEHAVIOR"), *hist]
+    # "C": any malignant neoplasm (C00-C96). Malignancies of the skin coded outside the skin
+    # groups (C49 DFSP/angiosarcoma, C79.2 metastasis, C84.A lymphoma) use 116xx correctly.
+    soft = [*ctx.ref.dx_prefixes("UNCERTAIN_BEHAVIOR", "UNSPECIFIED_BEHAVIOR"), *hist, "C"]
     lines = ctx.lines.filter(
         (pl.col("family") == "excision_malignant") & (pl.col("dos") >= ICD10_START)
     )
@@ -198,18 +204,44 @@ def exc_001(ctx: Context) -> pl.LazyFrame:
         .join(counterpart(ctx, "excision_benign", "alt"), on="cpt", how="left")
     )
     review = has_dx(soft, "dxe")
+    other_c = has_dx(["C"], "dxe")
     return emit(
         j.sort("_file", "_row"),
         rows=pl.concat_list(pl.col("_row")),
         codes=pl.col("cpt"),
-        message=msg(
-            "malignant excision ",
-            pl.col("cpt"),
-            " billed with no malignant or in-situ diagnosis (dx: ",
-            pl.col("dxe").list.join(" "),
-            ")",
+        message=pl.when(other_c)
+        .then(
+            msg(
+                "malignant excision ",
+                pl.col("cpt"),
+                " billed with a malignant diagnosis outside the skin-cancer list (dx: ",
+                pl.col("dxe").list.join(" "),
+                "); confirm the excised lesion was that malignancy",
+            )
+        )
+        .otherwise(
+            msg(
+                "malignant excision ",
+                pl.col("cpt"),
+                " billed with no malignant or in-situ diagnosis (dx: ",
+                pl.col("dxe").list.join(" "),
+                ")",
+            )
         ),
-        suggestion=pl.when(review)
+        suggestion=pl.when(other_c)
+        .then(
+            msg(
+                "keep ",
+                pl.col("cpt"),
+                " if the excised lesion was the malignancy coded (116xx covers any malignant "
+                "skin lesion, e.g. DFSP C49.x or a skin metastasis C79.2); if its pathology was "
+                "benign, bill ",
+                pl.col("alt_code"),
+                " instead of ",
+                pl.col("cpt"),
+            )
+        )
+        .when(review)
         .then(
             msg(
                 "if the pathology showed a malignancy (or this re-excises a treated cancer), "

@@ -266,6 +266,8 @@ lower-paid code of the 17110 pair (column order not verified).
     limits="""
 The 17000/11200 pair comes from an older NCCI version and the 17110/11200 pair is not
 verified: a payer whose current edit table lacks the pair pays both without a modifier.
+Self-pay lines are left out (a cosmetic tag removal paid by the patient next to a covered AK
+destruction needs no modifier).
 """,
 )
 def tag_003(ctx: Context) -> pl.LazyFrame:
@@ -275,6 +277,8 @@ def tag_003(ctx: Context) -> pl.LazyFrame:
     lines = ctx.lines.filter(
         pl.col("cpt").is_in(["11200", "11201", "17000", "17003", "17110"])
         & (pl.col("dos") >= BENIGN_ONLY_FROM)
+        # self-pay lines (e.g. cosmetic tag removal) are on no payer's claim: no edit applies
+        & (pl.col("payer_class").fill_null("unknown") != "self_pay")
     ).with_columns(
         pl.col("mods").list.eval(pl.element().is_in(mods)).list.any().fill_null(False).alias("m"),
     )
