@@ -13,20 +13,14 @@ from __future__ import annotations
 import polars as pl
 
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, rule
+from .base import Context, rule
 from .repair import (
     NCCI_CH3,
     att_repair_hits,
     bundled,
+    emit_bundled,
     is_att,
     is_excision,
-    join_codes,
-    pair_message,
-    pair_suggestion,
-    rows_sorted,
-    status_amount,
-    status_money,
-    status_severity,
 )
 
 ATT_SOURCES = (
@@ -79,23 +73,13 @@ def att_001(ctx: Context) -> pl.LazyFrame:
     hits = bundled(
         ctx, is_excision(), is_att(primary_only=True), guard_risk=None, guard_source=True
     )
-    return emit(
-        hits.sort("_file", "_row"),
-        rows=rows_sorted("_row", "src_rows"),
-        codes=msg(pl.col("cpt"), " + ", join_codes("src_codes")),
-        message=pair_message(
-            msg(
-                "excision ",
-                pl.col("cpt"),
-                " billed with adjacent tissue transfer ",
-                join_codes("src_codes"),
-            ),
-            "the tissue transfer includes excision of the lesion at its site",
-        ),
-        suggestion=pair_suggestion("the excision is part of", "was at the flap site"),
-        amount=status_amount(),
-        severity=status_severity(),
-        money=status_money(),
+    return emit_bundled(
+        hits,
+        "excision",
+        "adjacent tissue transfer",
+        "the tissue transfer includes excision of the lesion at its site",
+        "the excision is part of",
+        "was at the flap site",
     )
 
 
@@ -142,21 +126,11 @@ another wound, in which case the claim needs XS/59.
 )
 def att_002(ctx: Context) -> pl.LazyFrame:
     hits = att_repair_hits(ctx)
-    return emit(
-        hits.sort("_file", "_row"),
-        rows=rows_sorted("_row", "src_rows"),
-        codes=msg(pl.col("cpt"), " + ", join_codes("src_codes")),
-        message=pair_message(
-            msg(
-                "repair ",
-                pl.col("cpt"),
-                " billed with adjacent tissue transfer ",
-                join_codes("src_codes"),
-            ),
-            "the tissue transfer includes closure of the defect",
-        ),
-        suggestion=pair_suggestion("closure is part of", "closed the flap's defect"),
-        amount=status_amount(),
-        severity=status_severity(),
-        money=status_money(),
+    return emit_bundled(
+        hits,
+        "repair",
+        "adjacent tissue transfer",
+        "the tissue transfer includes closure of the defect",
+        "closure is part of",
+        "closed the flap's defect",
     )

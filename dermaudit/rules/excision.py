@@ -27,6 +27,7 @@ from .repair import (
     PUNCH_INCISIONAL,
     RISK_COLS,
     att_repair_hits,
+    emit_bundled,
     exc_simple_repair_hits,
     is_excision,
     join_codes,
@@ -559,18 +560,13 @@ wound, in which case the claim needs XS/59.
 )
 def exc_004(ctx: Context) -> pl.LazyFrame:
     hits = exc_simple_repair_hits(ctx)
-    return emit(
-        hits.sort("_file", "_row"),
-        rows=rows_sorted("_row", "src_rows"),
-        codes=msg(pl.col("cpt"), " + ", join_codes("src_codes")),
-        message=pair_message(
-            msg("simple repair ", pl.col("cpt"), " billed with excision ", join_codes("src_codes")),
-            "simple closure is included in the excision",
-        ),
-        suggestion=pair_suggestion("simple closure is part of", "closed the excision wound"),
-        amount=status_amount(),
-        severity=status_severity(),
-        money=status_money(),
+    return emit_bundled(
+        hits,
+        "simple repair",
+        "excision",
+        "simple closure is included in the excision",
+        "simple closure is part of",
+        "closed the excision wound",
     )
 
 

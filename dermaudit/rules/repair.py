@@ -474,6 +474,30 @@ def pair_suggestion(part_of: str, closed: str) -> pl.Expr:
 # ---- predicates shared by the EXC / RPR / ATT rules ------------------------------------
 
 
+def emit_bundled(
+    hits: pl.LazyFrame, line_label: str, src_label: str, reason: str, part_of: str, closed: str
+) -> pl.LazyFrame:
+    """The finding of a bundling pair: the line's code billed with the source line(s)."""
+    return emit(
+        hits.sort("_file", "_row"),
+        rows=rows_sorted("_row", "src_rows"),
+        codes=msg(pl.col("cpt"), " + ", join_codes("src_codes")),
+        message=pair_message(
+            msg(
+                f"{line_label} ",
+                pl.col("cpt"),
+                f" billed with {src_label} ",
+                join_codes("src_codes"),
+            ),
+            reason,
+        ),
+        suggestion=pair_suggestion(part_of, closed),
+        amount=status_amount(),
+        severity=status_severity(),
+        money=status_money(),
+    )
+
+
 def fam(*families: str) -> pl.Expr:
     return pl.col("family").is_in(list(families))
 
@@ -782,23 +806,13 @@ def rpr_002(ctx: Context) -> pl.LazyFrame:
         ]
     )
     hits = hits.join(taken, on=LINE_KEY, how="anti")
-    return emit(
-        hits.sort("_file", "_row"),
-        rows=rows_sorted("_row", "src_rows"),
-        codes=msg(pl.col("cpt"), " + ", join_codes("src_codes")),
-        message=pair_message(
-            msg(
-                "simple repair ",
-                pl.col("cpt"),
-                " billed with punch/incisional biopsy ",
-                join_codes("src_codes"),
-            ),
-            "the biopsy code includes simple closure of its wound",
-        ),
-        suggestion=pair_suggestion("closure is part of", "closed the biopsy wound"),
-        amount=status_amount(),
-        severity=status_severity(),
-        money=status_money(),
+    return emit_bundled(
+        hits,
+        "simple repair",
+        "punch/incisional biopsy",
+        "the biopsy code includes simple closure of its wound",
+        "closure is part of",
+        "closed the biopsy wound",
     )
 
 
