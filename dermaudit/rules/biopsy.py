@@ -21,9 +21,9 @@ from datetime import date
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, has, line_field, msg, rows_of, rule
+from .base import Context, emit, line_field, msg, rows_of, rule
 
 BX_START = date(2019, 1, 1)
 
@@ -322,6 +322,7 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         "_row",
         "claim_id",
         *DAY_KEY,
+        DAY_ID,
         "payer_class",
         "cpt",
         "units",
@@ -333,7 +334,7 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         pl.col("mods").list.contains("XE").fill_null(False).alias("b_xe"),
     )
     df = ctx.lines.filter(pl.col("cpt").is_in(definitive_codes(ctx)) & insured).select(
-        *DAY_KEY,
+        DAY_ID,
         pl.col("_row").alias("d_row"),
         pl.col("cpt").alias("d_cpt"),
         norm_site().alias("d_site"),
@@ -342,8 +343,14 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         pl.col("m_distinct").fill_null(False).alias("d_mod"),
         pl.col("mods").list.contains("XE").fill_null(False).alias("d_xe"),
     )
-    frozen = ctx.days.select(*DAY_KEY, has("88331").fill_null(False).alias("frozen"))
-    p = bx.join(df, on=DAY_KEY, how="inner").join(frozen, on=DAY_KEY, how="left")
+    # days with a frozen section (88331); the others get False below
+    frozen = (
+        ctx.lines.filter(pl.col("cpt") == "88331")
+        .select(DAY_ID)
+        .unique()
+        .with_columns(pl.lit(True).alias("frozen"))
+    )
+    p = bx.join(df, on=DAY_ID, how="inner").join(frozen, on=DAY_ID, how="left")
     known = pl.col("b_site").is_not_null() & pl.col("d_site").is_not_null()
     anat_conflict = (
         (pl.col("b_anat") != "") & (pl.col("d_anat") != "") & (pl.col("b_anat") != pl.col("d_anat"))

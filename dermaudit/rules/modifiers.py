@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
 from .base import (
     Context,
@@ -276,27 +276,35 @@ lesions). Days where another procedure is at a different site are not judged.
 def mod_003(ctx: Context) -> pl.LazyFrame:
     anat = ctx.ref.modifiers_of("anatomic")
     xs_ok = ~_too_early(ctx, ["XS"])
-    base = ctx.lines.filter(NOT_SELF_PAY).with_columns(
+    with_site = NOT_SELF_PAY & pl.col("site").is_not_null() & ~em_type()
+    site_anat = [
         pl.col("site").str.strip_chars().alias("site_k"),
         pl.col("mods")
         .list.eval(pl.element().filter(pl.element().is_in(anat)))
         .list.sort()
         .alias("anat"),
+    ]
+    mod_lines = ctx.lines.filter(with_site & (_has("59") | (_has("XS") & xs_ok))).with_columns(
+        site_anat
     )
-    mod_lines = base.filter(
-        (_has("59") | (_has("XS") & xs_ok)) & pl.col("site_k").is_not_null() & ~em_type()
+    # the other procedures with a site, on the days of those lines only
+    others = (
+        ctx.lines.filter(with_site & is_procedure())
+        .join(mod_lines.select(DAY_ID), on=DAY_ID, how="semi")
+        .select(
+            DAY_ID,
+            pl.col("_file").alias("o_file"),
+            pl.col("_row").alias("o_row"),
+            pl.col("cpt").alias("o_cpt"),
+            *site_anat,
+            pl.col("dx").alias("o_dx"),
+        )
+        .rename({"site_k": "o_site", "anat": "o_anat"})
     )
-    others = base.filter(is_procedure() & ~em_type() & pl.col("site_k").is_not_null()).select(
-        *DAY_KEY,
-        pl.col("_file").alias("o_file"),
-        pl.col("_row").alias("o_row"),
-        pl.col("cpt").alias("o_cpt"),
-        pl.col("site_k").alias("o_site"),
-        pl.col("anat").alias("o_anat"),
-        pl.col("dx").alias("o_dx"),
-    )
-    pairs = mod_lines.join(others, on=DAY_KEY, how="inner").filter(
-        ~((pl.col("o_file") == pl.col("_file")) & (pl.col("o_row") == pl.col("_row")))
+    pairs = (
+        mod_lines.select("_file", "_row", DAY_ID, "site_k", "anat", "dx")
+        .join(others, on=DAY_ID, how="inner")
+        .filter(~((pl.col("o_file") == pl.col("_file")) & (pl.col("o_row") == pl.col("_row"))))
     )
     anat_differs = (
         (pl.col("anat").list.len() > 0)
@@ -318,7 +326,7 @@ def mod_003(ctx: Context) -> pl.LazyFrame:
         )
         .filter(pl.col("all_same"))
     )
-    hit = base.join(grouped, on=["_file", "_row"], how="inner")
+    hit = mod_lines.join(grouped, on=["_file", "_row"], how="inner")
     dm = _mods_text(["59", "XS"])
     return emit(
         hit,

@@ -35,8 +35,9 @@ ADDON_OF = {p: a for _, p, a in TECHNIQUES}
 PRE_2019 = ("11100", "11101")
 
 
-def _patient_days(ctx: Context) -> pl.LazyFrame:
-    """Per patient and date: pathology specimens billed and specimen-producing capacity."""
+def _patient_days(ctx: Context, keep: pl.Expr) -> pl.LazyFrame:
+    """Per patient and date: pathology specimens billed and specimen-producing capacity, for
+    the patient-days matching ``keep`` (an expression on the numbers, codes and date)."""
     lines = ctx.lines
     is_path = pl.col("cpt").is_in(SURG_PATH)
     comp26 = pl.col("mods").list.contains("26").fill_null(False)
@@ -57,32 +58,63 @@ def _patient_days(ctx: Context) -> pl.LazyFrame:
     relevant = (
         is_path | per_unit | pl.col("cpt").is_in(PER_LINE_CODES) | (pl.col("family") == "mohs")
     )
-    return (
+    day_lines = (
         lines.filter(relevant)
+        .select(
+            *PATIENT_DAY,
+            "_file",
+            "_row",
+            "claim_id",
+            "provider",
+            "payer_class",
+            "cpt",
+            capacity.alias("cap"),
+            is_path.alias("is_path"),
+            (is_path & ~comp26 & ~comptc).alias("p_global"),
+            (is_path & comp26).alias("p_26"),
+            (is_path & comptc).alias("p_tc"),
+            is_bx.alias("is_bx"),
+            (pl.col("family") == "mohs").alias("is_mohs"),
+            units,
+            pl.col("charge"),
+        )
         .join(path_days, on=PATIENT_DAY, how="semi")
-        .with_columns(capacity.alias("cap"))
-        .group_by(PATIENT_DAY)
+    )
+    is_path = pl.col("is_path")
+    is_bx = pl.col("is_bx")
+    # 1. the numbers, then the patient-days that matter; 2. only for those, the codes and rows
+    numbers = (
+        day_lines.group_by(PATIENT_DAY)
         .agg(
             pl.col("_file").first(),
             pl.col("claim_id").filter(is_path).first().alias("claim_id"),
             pl.col("provider").filter(is_path).first().alias("provider"),
             pl.col("payer_class").filter(is_path).first().alias("payer_class"),
-            units.filter(is_path & ~comp26 & ~comptc).sum().alias("p_global"),
-            units.filter(is_path & comp26).sum().alias("p_26"),
-            units.filter(is_path & comptc).sum().alias("p_tc"),
-            pl.col("cpt")
-            .filter(is_path)
-            .unique(maintain_order=True)
-            .sort()
-            .str.join(" + ")
-            .alias("p_codes"),
+            units.filter(pl.col("p_global")).sum().alias("p_global"),
+            units.filter(pl.col("p_26")).sum().alias("p_26"),
+            units.filter(pl.col("p_tc")).sum().alias("p_tc"),
             pl.col("charge").filter(is_path).sum().alias("p_charge"),
             units.filter(is_path).sum().alias("p_units"),
             pl.col("cap").sum().alias("cap"),
             units.filter(is_bx).sum().alias("bx_units"),
             pl.col("cpt").filter(is_bx).first().alias("bx_code"),
             pl.col("cap").filter(~is_bx).sum().alias("other_cap"),
-            (pl.col("family") == "mohs").any().alias("mohs"),
+            pl.col("is_mohs").any().alias("mohs"),
+        )
+        .with_columns((pl.col("p_global") + pl.max_horizontal("p_26", "p_tc")).alias("specimens"))
+        .filter((pl.col("specimens") > 0) & ~pl.col("mohs"))
+        .filter(keep)
+    )
+    listed = (
+        day_lines.join(numbers.select(PATIENT_DAY), on=PATIENT_DAY, how="semi")
+        .group_by(PATIENT_DAY)
+        .agg(
+            pl.col("cpt")
+            .filter(is_path)
+            .unique(maintain_order=True)
+            .sort()
+            .str.join(" + ")
+            .alias("p_codes"),
             pl.col("_row").filter(is_path | is_spec).sort().alias("r"),
             pl.col("cpt")
             .filter(is_spec)
@@ -91,9 +123,8 @@ def _patient_days(ctx: Context) -> pl.LazyFrame:
             .str.join(" + ")
             .alias("spec_codes"),
         )
-        .with_columns((pl.col("p_global") + pl.max_horizontal("p_26", "p_tc")).alias("specimens"))
-        .filter((pl.col("specimens") > 0) & ~pl.col("mohs"))
     )
+    return numbers.join(listed, on=PATIENT_DAY, how="left")
 
 
 def _addon_expr() -> pl.Expr:
@@ -157,8 +188,8 @@ units) is PATH-002.
 """,
 )
 def path_001(ctx: Context) -> pl.LazyFrame:
-    d = _patient_days(ctx).filter(
-        (pl.col("cap") >= 1) & (pl.col("specimens") > pl.col("cap")) & ~_one_biopsy_pattern()
+    d = _patient_days(
+        ctx, (pl.col("cap") >= 1) & (pl.col("specimens") > pl.col("cap")) & ~_one_biopsy_pattern()
     )
     excess = pl.col("specimens") - pl.col("cap")
     per_unit = pl.when(pl.col("p_units") > 0).then(pl.col("p_charge") / pl.col("p_units"))
@@ -221,10 +252,8 @@ other specimen-producing procedures are PATH-001.
 """,
 )
 def path_002(ctx: Context) -> pl.LazyFrame:
-    d = (
-        _patient_days(ctx)
-        .filter(_one_biopsy_pattern())
-        .with_columns(_addon_expr().alias("addon"), (pl.col("specimens") - 1).alias("missing"))
+    d = _patient_days(ctx, _one_biopsy_pattern()).with_columns(
+        _addon_expr().alias("addon"), (pl.col("specimens") - 1).alias("missing")
     )
     addon_fee = pl.lit(None, pl.Float64)
     for a in (*ADDON_OF.values(), PRE_2019[1]):

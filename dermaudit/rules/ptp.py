@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, msg, rule
 
@@ -147,12 +147,31 @@ def ptp_001(ctx: Context) -> pl.LazyFrame:
         pl.col("rationale").fill_null(""),
         pl.col("confidence").fill_null("U").str.strip_chars().alias("pair_conf"),
     ).filter((pl.col("ind") != "9") & (pl.col("column1") != pl.col("column2")))
-    base = ctx.lines.select(
+    # Only lines whose code is in a pair that no named rule owns can be reported: drop the
+    # others first. A line's family is its code's family in the code table ("other" when the
+    # table has none, "unlisted" for a code not in it; features.enrich_lines); the owned
+    # check below still uses the lines' own families.
+    code_family = dict(
+        zip(
+            ref.codes["code"].to_list(),
+            ref.codes["family"].fill_null("other").to_list(),
+            strict=True,
+        )
+    )
+    live = pairs.with_columns(
+        pl.col("column1").replace_strict(code_family, default="unlisted").alias("f1"),
+        pl.col("column2").replace_strict(code_family, default="unlisted").alias("f2"),
+    ).join(owned, on=["f1", "f2"], how="anti")
+    live_codes = sorted(
+        set(live["column1"].drop_nulls().to_list()) | set(live["column2"].drop_nulls().to_list())
+    )
+    base = ctx.lines.filter(pl.col("cpt").is_in(live_codes)).select(
         "_file",
         "_row",
         "claim_id",
         "payer_class",
         *DAY_KEY,
+        DAY_ID,
         "cpt",
         "family",
         "units",
@@ -161,35 +180,37 @@ def ptp_001(ctx: Context) -> pl.LazyFrame:
         pl.col("mods").list.eval(pl.element().is_in(ncci_mods)).list.any().alias("bypass"),
     )
     col2 = base.select(
-        *DAY_KEY,
+        DAY_ID,
         pl.col("cpt").alias("column2"),
         pl.col("_row").alias("_row2"),
-        pl.col("family").alias("f2"),
         pl.col("bypass").alias("bypass2"),
         pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")).alias("amt2"),
     )
     # 1. code pairs that occur together on a day (small: a derm day has a handful of codes),
-    # 2. matched to the pair table on both codes, in force on the date, not owned elsewhere,
-    # 3. only then joined back to the lines for rows, modifiers and amounts.
-    day_codes = base.select(*DAY_KEY, "cpt", "family").unique()
+    # 2. matched to the pair table on both codes, not owned elsewhere,
+    # 3. only then joined back to the lines for rows, modifiers, dates and amounts.
+    day_codes = base.select(DAY_ID, "cpt", "family").unique()
     combos = (
         day_codes.rename({"cpt": "column1", "family": "f1"})
-        .join(day_codes.rename({"cpt": "column2", "family": "f2"}), on=DAY_KEY, how="inner")
+        .join(day_codes.rename({"cpt": "column2", "family": "f2"}), on=DAY_ID, how="inner")
         .filter(pl.col("column1") != pl.col("column2"))
         .join(pairs.lazy(), on=["column1", "column2"], how="inner")
+        .join(owned.lazy(), on=["f1", "f2"], how="anti")
+        .drop("f1", "f2")
+    )
+    j = (
+        combos.join(
+            base.drop("family").rename({"cpt": "column1"}), on=[DAY_ID, "column1"], how="inner"
+        )
         .filter(
             (pl.col("effective").is_null() | (pl.col("dos") >= pl.col("effective")))
             & (pl.col("deletion").is_null() | (pl.col("dos") < pl.col("deletion")))
         )
-        .join(owned.lazy(), on=["f1", "f2"], how="anti")
-        .drop("f1", "f2")
+        .join(col2, on=[DAY_ID, "column2"], how="inner")
     )
-    j = combos.join(
-        base.drop("family").rename({"cpt": "column1"}), on=[*DAY_KEY, "column1"], how="inner"
-    ).join(col2.drop("f2"), on=[*DAY_KEY, "column2"], how="inner")
     any_mod = pl.col("bypass") | pl.col("bypass2")
     flagged = j.filter((pl.col("ind") == "0") | ~any_mod.fill_null(False))
-    key = [*DAY_KEY, "column1", "column2"]
+    key = [DAY_ID, "column1", "column2"]
     amounts = (
         flagged.select(*key, "_row2", "amt2")
         .unique()
@@ -199,6 +220,7 @@ def ptp_001(ctx: Context) -> pl.LazyFrame:
     per_pair = (
         flagged.group_by(key)
         .agg(
+            *day_key_first(),
             pl.col("_file").first(),
             pl.col("claim_id").first(),
             pl.col("payer_class").first(),
