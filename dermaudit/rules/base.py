@@ -200,7 +200,7 @@ def has_dx(prefixes: Iterable[str], col: str = "dx") -> pl.Expr:
     pre = list(prefixes)
     return (
         pl.col(col)
-        .list.eval(pl.element().str.starts_with(pre[0]) if len(pre) == 1 else _any_prefix(pre))
+        .list.eval(pl.element().str.starts_with(pre[0]) if len(pre) == 1 else any_prefix(pre))
         .list.any()
         .fill_null(False)
     )
@@ -210,13 +210,15 @@ def all_dx_in(prefixes: Iterable[str], col: str = "dx") -> pl.Expr:
     """Every diagnosis starts with one of the prefixes, and there is at least one."""
     pre = list(prefixes)
     return (
-        pl.col(col).list.eval(_any_prefix(pre)).list.all().fill_null(False)
+        pl.col(col).list.eval(any_prefix(pre)).list.all().fill_null(False)
         & (pl.col(col).list.len() > 0)
     ).fill_null(False)
 
 
-def _any_prefix(pre: list[str]) -> pl.Expr:
-    e = pl.element()
+def any_prefix(prefixes: Iterable[str], e: pl.Expr | None = None) -> pl.Expr:
+    """``e`` (default: the list element) starts with any of the prefixes."""
+    e = pl.element() if e is None else e
+    pre = list(prefixes)
     out = e.str.starts_with(pre[0])
     for p in pre[1:]:
         out = out | e.str.starts_with(p)

@@ -21,14 +21,14 @@ sessions whose only lesion diagnosis is a common/plantar wart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, has_dx, line_field, msg, rows_of, rule
+from .base import Context, any_prefix, emit, has_dx, line_field, msg, rows_of, rule
 
 RAC_0121 = (
     "CMS Recovery Audit Contractor approved topic 0121, 'Excessive Units of Destruction of "
@@ -87,16 +87,6 @@ SITE_GROUP_TEXT = {
 
 
 # ---- shared helpers (also used by mohs.py) ------------------------------------------
-
-
-def any_prefix(prefixes: Iterable[str], e: pl.Expr | None = None) -> pl.Expr:
-    """``e`` (default: the list element) starts with any of the prefixes."""
-    e = pl.element() if e is None else e
-    pre = list(prefixes)
-    out = e.str.starts_with(pre[0])
-    for p in pre[1:]:
-        out = out | e.str.starts_with(p)
-    return out
 
 
 def dx_of(codes: Sequence[str], fallback: str = "dx") -> pl.Expr:

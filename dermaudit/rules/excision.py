@@ -19,7 +19,7 @@ import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, has_dx, msg, rule
+from .base import Context, any_prefix, emit, has_dx, msg, rule
 from .repair import (
     LINE_KEY,
     MOHS_CODES,
@@ -137,14 +137,6 @@ def lesion_dx(col: str) -> pl.Expr:
     """Diagnoses that can describe a lesion: drop Z (status/encounter) and R (symptom) codes."""
     e = pl.element()
     return pl.col(col).list.eval(e.filter(~e.str.starts_with("Z") & ~e.str.starts_with("R")))
-
-
-def any_prefix(prefixes: list[str]) -> pl.Expr:
-    e = pl.element()
-    out = e.str.starts_with(prefixes[0])
-    for p in prefixes[1:]:
-        out = out | e.str.starts_with(p)
-    return out
 
 
 # ---- EXC-001 / EXC-002: benign vs malignant -----------------------------------------

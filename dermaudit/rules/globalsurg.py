@@ -74,6 +74,24 @@ def _in_global(ctx: Context, left: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _in_global_message(missing: str) -> pl.Expr:
+    """'<code> on <dos> is day N of the M-day global period of <codes> (<dos>) ...'"""
+    return msg(
+        pl.col("cpt"),
+        " on ",
+        pl.col("dos"),
+        " is day ",
+        pl.col("g_day"),
+        " of the ",
+        pl.col("g_len"),
+        "-day global period of ",
+        pl.col("g_codes"),
+        " (",
+        pl.col("g_dos"),
+        f") by the same provider, without {missing}",
+    )
+
+
 @rule(
     "GLOB-001",
     severity=Severity.COMPLIANCE,
@@ -113,20 +131,7 @@ def glob_001(ctx: Context) -> pl.LazyFrame:
         j,
         rows=same_file_rows("g_file", "g_rows"),
         codes=msg(pl.col("cpt"), " after ", pl.col("g_codes")),
-        message=msg(
-            pl.col("cpt"),
-            " on ",
-            pl.col("dos"),
-            " is day ",
-            pl.col("g_day"),
-            " of the ",
-            pl.col("g_len"),
-            "-day global period of ",
-            pl.col("g_codes"),
-            " (",
-            pl.col("g_dos"),
-            ") by the same provider, without modifier 24",
-        ),
+        message=_in_global_message("modifier 24"),
         suggestion=msg(
             "bill 99024 (no charge) instead of ",
             pl.col("cpt"),
@@ -181,20 +186,7 @@ def glob_002(ctx: Context) -> pl.LazyFrame:
         j,
         rows=same_file_rows("g_file", "g_rows"),
         codes=msg(pl.col("cpt"), " after ", pl.col("g_codes")),
-        message=msg(
-            pl.col("cpt"),
-            " on ",
-            pl.col("dos"),
-            " is day ",
-            pl.col("g_day"),
-            " of the ",
-            pl.col("g_len"),
-            "-day global period of ",
-            pl.col("g_codes"),
-            " (",
-            pl.col("g_dos"),
-            ") by the same provider, without 58, 78 or 79",
-        ),
+        message=_in_global_message("58, 78 or 79"),
         suggestion=msg(
             "append 79 to ",
             pl.col("cpt"),
