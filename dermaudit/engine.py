@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -16,6 +16,8 @@ from .ingest import Ingested
 from .model import FINDINGS_SCHEMA, SEVERITY_ORDER, Severity, empty_findings
 from .refdata import RefData
 from .rules.base import RULES, Context, Rule
+
+COLLECT_ENGINE: Literal["in-memory"] = "in-memory"
 
 
 @dataclass
@@ -28,6 +30,8 @@ class ScanResult:
     stats: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     triage: Any = None  # dermaudit.triage.Triage, set by the CLI after the rules
+    # report.summary.summarize's inputs (compared by identity) and result
+    summary_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = field(default=None, repr=False)
 
 
 def _matches(rule_id: str, pattern: str) -> bool:
@@ -120,7 +124,12 @@ def run(
             )
         )
     t1 = time.perf_counter()
-    everything = pl.collect_all([*plans, *stat_plans]) if plans or stat_plans else []
+    # The rules read frames that are already in memory: the in-memory engine runs these plans
+    # faster than the streaming default of Polars 2 (5.5 s vs 6.5-7.4 s for the catalogue on 1M
+    # lines, measured in one run), most of all for joins and list aggregations.
+    everything = (
+        pl.collect_all([*plans, *stat_plans], engine=COLLECT_ENGINE) if plans or stat_plans else []
+    )
     frames = everything[: len(plans)]
     if provider_stats is not None:
         for rid, st in zip(stat_ids, everything[len(plans) :], strict=True):
@@ -184,7 +193,7 @@ def judge_provider_rules(
         if r.judge is None or r.id not in provider_stats:
             continue
         merged = merge_provider_stats(provider_stats[r.id])
-        f = r.judge(ctx, merged.lazy()).collect()
+        f = r.judge(ctx, merged.lazy()).collect(engine=COLLECT_ENGINE)
         extra = {
             "rule": pl.lit(r.id),
             "family": pl.lit(r.family),

@@ -28,6 +28,7 @@ Provider scorecards are computed from the canonical charge lines
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import Any
 import polars as pl
 
 from .. import __version__
-from ..engine import ScanResult
+from ..engine import COLLECT_ENGINE, ScanResult
 from ..ingest import DQ_RULES
 from ..model import SEVERITY_ORDER
 from ..refdata import RefData
@@ -291,7 +292,7 @@ def provider_scorecards(result: ScanResult) -> list[dict[str, Any]]:
             *[(pl.col("severity") == str(s)).sum().alias(f"sev_{s}") for s in SEVERITY_ORDER],
         )
     )
-    frames = pl.collect_all([per_day, per_em, per_line, per_f])
+    frames = pl.collect_all([per_day, per_em, per_line, per_f], engine=COLLECT_ENGINE)
     table = (
         frames[0]
         .join(frames[1], on="provider", how="left")
@@ -375,7 +376,7 @@ def by_month(result: ScanResult) -> list[dict[str, Any]]:
             ],
         )
     )
-    encf, finf = pl.collect_all([enc, fin])
+    encf, finf = pl.collect_all([enc, fin], engine=COLLECT_ENGINE)
     # every calendar month from the first to the last, so the axis has no gaps
     first, last = lines["dos"].min(), lines["dos"].max()
     assert isinstance(first, date) and isinstance(last, date)
@@ -466,6 +467,16 @@ def annualise(
 
 
 def summarize(result: ScanResult) -> dict[str, Any]:
+    """The summary of ``result``; computed once per findings frame, reference data, stats and
+    input (the console, the JSON and the HTML report all ask for it)."""
+    inputs = (result.findings, result.ref, result.stats, result.ingested)
+    cached = result.summary_cache
+    if cached is None or any(a is not b for a, b in zip(cached[0], inputs, strict=True)):
+        result.summary_cache = cached = (inputs, _summarize(result))
+    return copy.deepcopy(cached[1])
+
+
+def _summarize(result: ScanResult) -> dict[str, Any]:
     f = result.findings
     s = result.stats
     total_encounters = int(s.get("encounters") or 0)

@@ -314,14 +314,25 @@ def summarize_pairs(pairs: pl.LazyFrame, extra: Iterable[pl.Expr] = ()) -> pl.La
 def mod_aggs(mod: pl.Expr) -> list[pl.Expr]:
     """Aggregations for the 'modifier' status: sources, the other site, the pair's column-2
     code and its amount, and whether the pair comes from the CMS file with indicator 1."""
-    first = pl.col("s__row").filter(mod).arg_min()
+
+    def at_first(col: str) -> pl.Expr:
+        # the value at the first source row (a stable sort: ties keep their order, as
+        # arg_min would); not gather(arg_min), which the in-memory engine of Polars 2.1
+        # types as Null on an empty frame
+        return (
+            pl.col(col)
+            .filter(mod)
+            .sort_by(pl.col("s__row").filter(mod), maintain_order=True)
+            .first()
+        )
+
     return [
         pl.col("s__row").filter(mod & same_file()).alias("mod_rows"),
         pl.col("s_cpt").filter(mod).alias("mod_codes"),
-        pl.col("s_site").filter(mod).gather(first).first().alias("other_site"),
-        pl.col("col2").filter(mod).gather(first).first().alias("mod_col2"),
-        pl.col("col2_amount").filter(mod).gather(first).first().alias("mod_amount"),
-        pl.col("verified").filter(mod).gather(first).first().alias("mod_verified"),
+        at_first("s_site").alias("other_site"),
+        at_first("col2").alias("mod_col2"),
+        at_first("col2_amount").alias("mod_amount"),
+        at_first("verified").alias("mod_verified"),
     ]
 
 
