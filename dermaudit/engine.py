@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import time
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import polars as pl
 
 from . import rules as _rules  # noqa: F401  (imports register every rule)
 from .errors import UsageError
-from .features import build_days, enrich_lines
+from .features import DAY_ID, build_days, enrich_lines
 from .ingest import Ingested
 from .model import FINDINGS_SCHEMA, SEVERITY_ORDER, Severity, empty_findings
 from .refdata import RefData
@@ -66,11 +67,14 @@ def run(
     options: dict[str, Any] | None = None,
     include_dq: bool = True,
     provider_stats: dict[str, list[pl.DataFrame]] | None = None,
+    scoping: bool = True,
 ) -> ScanResult:
     """Run ``rules`` over one ingested frame.
 
     With ``provider_stats`` (a partitioned scan), provider-level rules only add their
     per-provider statistics to that dict; ``judge_provider_rules`` judges the sums later.
+    ``scoping=False`` runs every rule on the whole frame, ignoring ``Rule.scope`` (the tests
+    compare both ways).
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -97,6 +101,7 @@ def run(
         first_dos=first,  # type: ignore[arg-type]
         last_dos=last,  # type: ignore[arg-type]
     )
+    scopes = Scopes(ctx, lines, days) if scoping else None
     plans: list[pl.LazyFrame] = []
     stat_ids: list[str] = []
     stat_plans: list[pl.LazyFrame] = []
@@ -108,7 +113,7 @@ def run(
                 stat_ids.append(r.id)
                 stat_plans.append(r.stats(ctx))
             continue
-        plan = r.check(ctx)
+        plan = r.check(scopes.context(r) if scopes is not None else ctx)
         cols = plan.collect_schema().names()
         extra = []
         if "severity" not in cols:
@@ -162,6 +167,31 @@ def run(
         stats=stats,
         timings=timings,
     )
+
+
+class Scopes:
+    """The lines and day rows of the days (or patients) that have a line of some code
+    families, built once per distinct ``Rule.scope`` and shared by the rules that declare it."""
+
+    def __init__(self, ctx: Context, lines: pl.DataFrame, days: pl.DataFrame) -> None:
+        self.ctx, self.lines, self.days = ctx, lines, days
+        self.cache: dict[tuple[bool, tuple[str, ...]], Context] = {}
+
+    def context(self, r: Rule) -> Context:
+        if not r.scope:
+            return self.ctx
+        by_patient = r.level == "history"
+        key = (by_patient, r.scope)
+        if key not in self.cache:
+            col = "patient_id" if by_patient else DAY_ID
+            keys = self.lines.filter(pl.col("family").is_in(r.scope))[col].unique().implode()
+            inside = pl.col(col).is_in(keys)
+            self.cache[key] = dataclasses.replace(
+                self.ctx,
+                lines=self.lines.filter(inside).lazy(),
+                days=self.days.filter(inside).lazy(),
+            )
+        return self.cache[key]
 
 
 def sort_findings(df: pl.DataFrame) -> pl.DataFrame:
