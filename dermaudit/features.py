@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import polars as pl
 
 from .ingest.normalize import derive
@@ -138,7 +139,34 @@ def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> p
         pl.col("charge").sum().alias("day_charge"),
         pl.len().alias("n_lines"),
     ]
-    aggs += [pl.col("units").filter(pl.col("family") == f).sum().alias(f"fu_{f}") for f in families]
-    aggs += [pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in wanted]
-    days = lines.group_by(DAY_ID).agg(aggs).sort("_file", pl.col("rows").list.first())
+    days = lines.group_by(DAY_ID).agg(aggs).sort(DAY_ID)
+    days = days.hstack(
+        [
+            *unit_sums(lines, days.height, "family", families, "fu_"),
+            *unit_sums(lines, days.height, "cpt", wanted, "u_"),
+        ]
+    ).sort("_file", pl.col("rows").list.first())
     return days.select(*DAY_KEY, DAY_ID, pl.exclude(*DAY_KEY, DAY_ID))
+
+
+def unit_sums(
+    lines: pl.DataFrame, n_days: int, col: str, values: list[str], prefix: str
+) -> list[pl.Series]:
+    """Per day (in ``day_id`` order, ids 1..n_days): the units of the lines whose ``col`` is each
+    of ``values``, as Int64 columns ``<prefix><value>`` (0 when none).
+
+    One weighted ``numpy.bincount`` over (day, value) cells instead of one filtered sum per
+    value inside the group-by: with 35 families and 45 codes the filtered sums were two thirds
+    of the cost of the day frame."""
+    if not values:
+        return []
+    k = len(values)
+    idx = lines.select(
+        (pl.col(DAY_ID).cast(pl.Int64) - 1).alias("d"),
+        pl.col(col).replace_strict(values, list(range(k)), default=-1, return_dtype=pl.Int64),
+        pl.col("units").fill_null(0).cast(pl.Float64),
+    ).filter(pl.col(col) >= 0)
+    cells = idx["d"].to_numpy() * k + idx[col].to_numpy()
+    sums = np.bincount(cells, weights=idx["units"].to_numpy(), minlength=n_days * k)
+    table = np.rint(sums).astype(np.int64).reshape(n_days, k)
+    return [pl.Series(f"{prefix}{v}", table[:, i]) for i, v in enumerate(values)]

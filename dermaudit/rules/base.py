@@ -305,14 +305,14 @@ def money_fmt(x: float) -> str:
 SAMPLE_ROWS = 20
 
 
-def provider_stats(support: pl.LazyFrame, per: pl.LazyFrame) -> pl.LazyFrame:
-    """Per-provider statistics: ``per`` (provider + additive numbers) with ``_file`` and
-    ``sup_rows`` (the first 20 supporting rows of the provider's first file) from ``support``
-    (``_file``, ``_row``, ``provider``)."""
+def provider_stats(support: pl.LazyFrame, per: pl.LazyFrame, key: str = "provider") -> pl.LazyFrame:
+    """Per-provider statistics: ``per`` (``key`` first, then numbers that
+    ``merge_provider_stats`` knows how to merge) with ``_file`` and ``sup_rows`` (the first 20
+    supporting rows of the key's first file) from ``support`` (``_file``, ``_row``, ``key``)."""
     first_file = pl.col("_file").first()
     sample = (
         support.sort("_file", "_row")
-        .group_by("provider")
+        .group_by(key)
         .agg(
             first_file.alias("_file"),
             pl.col("_row")
@@ -321,19 +321,36 @@ def provider_stats(support: pl.LazyFrame, per: pl.LazyFrame) -> pl.LazyFrame:
             .alias("sup_rows"),
         )
     )
-    return per.join(sample, on="provider", how="left").with_columns(
+    return per.join(sample, on=key, how="left").with_columns(
         pl.col("sup_rows").fill_null(pl.lit([], pl.List(pl.Int64)))
     )
 
 
 def merge_provider_stats(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """Add up the per-provider statistics of several partitions."""
+    """Merge the statistics of several partitions. The first column is the key (``provider``,
+    or e.g. ``cpt`` for an audit-wide per-code rule); ``sup_rows`` keep the first 20 rows of
+    the key's first file; columns named ``min_*``/``max_*`` take the minimum/maximum, list
+    columns named ``set_*`` the union, and every other number is added up."""
     df = pl.concat(frames, how="diagonal_relaxed")
-    nums = [c for c, t in df.schema.items() if t.is_numeric()]
+    key = df.columns[0]
+    merged: list[pl.Expr] = []
+    for c, t in df.schema.items():
+        if c == key or c in ("_file", "sup_rows"):
+            continue
+        if c.startswith("min_"):
+            merged.append(pl.col(c).min())
+        elif c.startswith("max_"):
+            merged.append(pl.col(c).max())
+        elif c.startswith("set_"):
+            merged.append(
+                pl.col(c).list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
+            )
+        elif t.is_numeric():
+            merged.append(pl.col(c).sum())
     first_file = pl.col("_file").drop_nulls().first()
     return (
-        df.sort("provider", "_file", nulls_last=True)
-        .group_by("provider", maintain_order=True)
+        df.sort(key, "_file", nulls_last=True)
+        .group_by(key, maintain_order=True)
         .agg(
             first_file.alias("_file"),
             pl.col("sup_rows")
@@ -342,7 +359,7 @@ def merge_provider_stats(frames: list[pl.DataFrame]) -> pl.DataFrame:
             .sort()
             .head(SAMPLE_ROWS)
             .alias("sup_rows"),
-            *[pl.col(c).sum() for c in nums],
+            *merged,
         )
     )
 

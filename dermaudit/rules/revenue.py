@@ -12,7 +12,7 @@ import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, rule
+from .base import Context, emit, msg, provider_keys, provider_stats, rule
 
 MEDICARE = ["medicare_ffs", "medicare_advantage"]
 # G2211 was bundled (status B, no payment) before 2024-01-01 (CMS PFS RVU files, P).
@@ -37,6 +37,29 @@ def _money(e: pl.Expr) -> pl.Expr:
     return msg("$", with_commas, ".", rest)
 
 
+def _rev_001_stats(ctx: Context) -> pl.LazyFrame:
+    """Per code: below-fee insured lines (n), the lowest and highest charge per unit, the fee,
+    the dollar gap, the providers who billed them, and the first 20 rows of the first file."""
+    lines = ctx.lines.filter(
+        (pl.col("payer_class") != "self_pay")
+        & (pl.col("charge") > 0)
+        & (pl.col("units") > 0)
+        & pl.col("fee").is_not_null()
+        & (pl.col("fee") > 0)
+        & _payable_on_dos()
+    ).with_columns((pl.col("charge") / pl.col("units")).alias("per_unit"))
+    low = lines.filter(pl.col("per_unit") < pl.col("fee") - 0.005)
+    per = low.group_by("cpt").agg(
+        pl.len().alias("n"),
+        pl.col("per_unit").min().alias("min_lo"),
+        pl.col("per_unit").max().alias("max_hi"),
+        pl.col("fee").min().alias("min_fee"),  # one fee per code
+        ((pl.col("fee") - pl.col("per_unit")) * pl.col("units")).sum().alias("gap"),
+        pl.col("provider").unique().sort().alias("set_prov"),
+    )
+    return provider_stats(low.select("_file", "_row", "cpt"), per, key="cpt")
+
+
 @rule(
     "REV-001",
     severity=Severity.REVIEW,
@@ -45,6 +68,7 @@ def _money(e: pl.Expr) -> pl.Expr:
     title="Charge per unit below the Medicare national allowable",
     requires=("charge",),
     level="provider",
+    stats=_rev_001_stats,
     flags="""
 A code whose charge per unit (line charge / units) is below its 2025 Medicare national
 non-facility amount (rulesets/codes.csv fee_2025) on insured lines (self-pay lines are left
@@ -78,43 +102,18 @@ with a geographic index below 1.0, or auditing another year, may be compared wit
 figure. A practice that charges every payer the Medicare rate on purpose will see findings for
 the codes whose 2025 amount rose. Lines whose export 'charge' is really an expected or paid
 amount will look under-priced. The finding is audit-wide (level provider, no date or
-patient): a partitioned larger-than-memory scan does not run it.
+patient); a partitioned larger-than-memory scan merges the per-code counts, sums, lowest and
+highest charge of every partition before judging, and lists up to 20 example rows of the first
+file in which the code was under-priced.
 """,
 )
-def rev_001(ctx: Context) -> pl.LazyFrame:
-    lines = ctx.lines.filter(
-        (pl.col("payer_class") != "self_pay")
-        & (pl.col("charge") > 0)
-        & (pl.col("units") > 0)
-        & pl.col("fee").is_not_null()
-        & (pl.col("fee") > 0)
-        & _payable_on_dos()
-    ).with_columns((pl.col("charge") / pl.col("units")).alias("per_unit"))
-    low = lines.filter(pl.col("per_unit") < pl.col("fee") - 0.005)
-    per_code = (
-        low.sort("_file", "_row")
-        .group_by("cpt")
-        .agg(
-            pl.col("_file").first(),
-            pl.col("_row").head(20).alias("code_rows"),
-            pl.len().alias("n"),
-            pl.col("per_unit").min().alias("lo"),
-            pl.col("per_unit").max().alias("hi"),
-            pl.col("fee").first(),
-            ((pl.col("fee") - pl.col("per_unit")) * pl.col("units")).sum().alias("gap"),
-            pl.col("provider").n_unique().alias("n_prov"),
-            pl.col("provider").first().alias("prov1"),
-        )
-        .with_columns(
-            pl.lit(None, pl.String).alias("claim_id"),
-            pl.lit(None, pl.String).alias("patient_id"),
-            pl.lit(None, pl.Date).alias("dos"),
-            pl.when(pl.col("n_prov") == 1)
-            .then(pl.col("prov1"))
-            .otherwise(pl.lit(None, pl.String))
-            .alias("provider"),
-            pl.lit(None, pl.String).alias("payer_class"),
-        )
+def rev_001(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
+    per_code = stats.rename({"min_lo": "lo", "max_hi": "hi", "min_fee": "fee"}).with_columns(
+        *provider_keys(),
+        pl.when(pl.col("set_prov").list.len() == 1)
+        .then(pl.col("set_prov").list.first())
+        .otherwise(pl.lit(None, pl.String))
+        .alias("provider"),
     )
     charged = (
         pl.when(pl.col("lo") == pl.col("hi"))
@@ -123,7 +122,7 @@ def rev_001(ctx: Context) -> pl.LazyFrame:
     )
     return emit(
         per_code,
-        rows=pl.col("code_rows").list.sort(),
+        rows=pl.col("sup_rows"),
         codes=pl.col("cpt"),
         message=msg(
             pl.col("cpt"),
