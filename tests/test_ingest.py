@@ -177,6 +177,35 @@ def test_latin1_file_is_read(tmp_path: Path) -> None:
     assert _sha(p) == before
 
 
+def test_cp1252_byte_after_the_first_mebibyte_is_found(tmp_path: Path) -> None:
+    """The head (1 MiB) is UTF-8; a Windows-1252 byte far below it switches the encoding, and
+    the file's SHA-256 (computed in the same pass) is still that of the file."""
+    from dermaudit.ingest.readers import read_file
+
+    filler = "".join(f"P{i},2025-03-04,DrA,99213,1\n" for i in range(50_000))
+    body = "patient_id,dos,provider,cpt,units\n" + filler + "P9,2025-03-04,Dr Muñoz,17000,2\n"
+    p = tmp_path / "late.csv"
+    p.write_bytes(body.encode("cp1252"))
+    assert p.stat().st_size > 1 << 20
+    raw = read_file(p)
+    assert raw.encoding == "cp1252"
+    assert raw.frame.height == 50_001
+    assert raw.frame["provider"][-1] == "Dr Muñoz"
+    assert raw.sha256 == _sha(p)
+
+
+def test_utf16_file_is_read(tmp_path: Path) -> None:
+    from dermaudit.ingest.readers import read_file
+
+    p = tmp_path / "u16.csv"
+    p.write_bytes(
+        "patient_id,dos,provider,cpt,units\nP1,2025-03-04,Dr Muñoz,17000,2\n".encode("utf-16")
+    )
+    raw = read_file(p)
+    assert raw.frame["provider"].to_list() == ["Dr Muñoz"]
+    assert raw.sha256 == _sha(p)
+
+
 def test_bad_rows_become_dq_findings_and_are_counted(tmp_path: Path) -> None:
     p = tmp_path / "x.csv"
     p.write_text(

@@ -6,6 +6,7 @@ import codecs
 import glob
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,16 +67,27 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _is_utf8(path: Path) -> bool:
+def _digest(path: Path, check_utf8: bool) -> tuple[str, bool]:
+    """One pass over the file: its SHA-256 and whether it is valid UTF-8 (when asked). Run in
+    a thread beside the Polars read (hashlib and Polars release the GIL), so the provenance
+    hash and the encoding check cost little wall time."""
+    h = hashlib.sha256()
     dec = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 24), b""):
-                dec.decode(chunk)
+    ok = check_utf8
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+            if ok:
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError:
+                    ok = False
+    if ok:
+        try:
             dec.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+        except UnicodeDecodeError:
+            ok = False
+    return h.hexdigest(), ok
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -133,14 +145,22 @@ def _read_csv(path: Path) -> RawFile:
         except UnicodeDecodeError as exc:
             if exc.start < len(head) - 4:  # not just a character cut at the 1 MiB boundary
                 encoding = "cp1252"
-        # the head was fine; check the rest without keeping it
-        if encoding == "utf-8" and size > len(head) and not _is_utf8(path):
-            encoding = "cp1252"
-        if encoding == "cp1252":
-            raw = path.read_bytes()
-            data = raw.decode("cp1252", errors="replace").encode("utf-8")
-            source = io.BytesIO(data)
-            head = data[: 1 << 20]
+    # the hash and (when the head was UTF-8) the check of the rest run beside the read
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(_digest, path, encoding == "utf-8" and size > len(head))
+        out = _parse_csv(path, source, head, encoding)
+        sha, rest_ok = digest.result()
+    if encoding == "utf-8" and size > len(head) and not rest_ok:
+        out = _parse_csv(path, source, head, "cp1252")
+    out.sha256 = sha
+    return out
+
+
+def _parse_csv(path: Path, source: str | io.BytesIO, head: bytes, encoding: str) -> RawFile:
+    if encoding == "cp1252":
+        data = path.read_bytes().decode("cp1252", errors="replace").encode("utf-8")
+        source = io.BytesIO(data)
+        head = data[: 1 << 20]
     text = head.decode("utf-8", errors="ignore")
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -246,5 +266,6 @@ def read_file(path: Path) -> RawFile:
         raw = _read_excel(path)
     else:
         raw = _read_csv(path)
-    raw.sha256 = sha256_of(path)
+    if not raw.sha256:
+        raw.sha256 = sha256_of(path)
     return raw
