@@ -117,9 +117,9 @@ def day_procedures(
 
 
 def _minor_procs(ctx: Context) -> pl.LazyFrame:
-    """Per day: the rows and codes of 000/010-global procedures."""
+    """Per day with an E/M lacking 25: the rows and codes of 000/010-global procedures."""
     minor = line_field("global_days").is_in(["000", "010"])
-    return ctx.days.filter(pl.col("has_minor")).select(
+    return ctx.days.filter(pl.col("has_minor") & pl.col("em_lacks25")).select(
         DAY_ID,
         rows_where(minor).alias("proc_rows"),
         pl.col("lines")
@@ -191,25 +191,31 @@ def em_001(ctx: Context) -> pl.LazyFrame:
 def _em_002_stats(ctx: Context) -> pl.LazyFrame:
     """Per provider: procedure encounters (n), those with an E/M-25 (k), office E/M lines
     (em_n) and those that are E/M-25 on a procedure day (em_k)."""
-    days = ctx.days.with_columns(
-        rows_where(line_field("is_em") & line_field("m25")).alias("em25_rows"),
+    proc_days = ctx.days.filter(pl.col("has_minor")).select(DAY_ID, "provider", "_file")
+    # the E/M-25 lines of the procedure days, with the day's file
+    em25 = proc_days.join(
+        ctx.lines.filter(pl.col("is_em") & pl.col("m25")).select(DAY_ID, "_row"),
+        on=DAY_ID,
+        how="inner",
     )
-    proc_days = days.filter(pl.col("has_minor")).with_columns(
-        (pl.col("em25_rows").list.len() > 0).alias("with25"),
+    per = (
+        proc_days.group_by("provider")
+        .agg(pl.len().alias("n"))
+        .join(
+            em25.group_by("provider").agg(pl.col(DAY_ID).n_unique().alias("k")),
+            on="provider",
+            how="left",
+        )
+        .with_columns(pl.col("k").fill_null(0))
     )
-    per = proc_days.group_by("provider").agg(pl.len().alias("n"), pl.col("with25").sum().alias("k"))
-    em = ctx.lines.filter(pl.col("is_em")).join(
-        ctx.days.select(DAY_ID, "has_minor"), on=DAY_ID, how="left"
+    em_share = (
+        ctx.lines.filter(pl.col("is_em"))
+        .group_by("provider")
+        .agg(pl.len().alias("em_n"))
+        .join(em25.group_by("provider").agg(pl.len().alias("em_k")), on="provider", how="left")
+        .with_columns(pl.col("em_k").fill_null(0))
     )
-    em_share = em.group_by("provider").agg(
-        pl.len().alias("em_n"),
-        (pl.col("m25") & pl.col("has_minor").fill_null(False)).sum().alias("em_k"),
-    )
-    support = (
-        proc_days.filter(pl.col("with25"))
-        .select("_file", "provider", pl.col("em25_rows").alias("_row"))
-        .explode("_row")
-    )
+    support = em25.select("_file", "provider", "_row")
     return provider_stats(support, per.join(em_share, on="provider", how="left"))
 
 
@@ -342,15 +348,26 @@ told apart, so such encounters are only judged when they have a single diagnosis
 def em_003(ctx: Context) -> pl.LazyFrame:
     lines = ctx.lines.filter(NOT_SELF_PAY)
     em = lines.filter(pl.col("is_em") & pl.col("m25") & (pl.col("dx").list.len() > 0))
-    # only the days of those E/M lines matter: aggregate their lines, not every day's
+    minor = lines.filter(pl.col("global_days").is_in(["000", "010"]).fill_null(False))
+    # First the cheap test on the days of those E/M lines (every E/M diagnosis is one of the
+    # day's procedure diagnoses), then the codes, rows and diagnosis signatures of the few
+    # days that pass it.
+    proc_dx = (
+        minor.join(em.select(DAY_ID), on=DAY_ID, how="semi")
+        .group_by(DAY_ID)
+        .agg(pl.col("dx").explode().unique().alias("p_dx"))
+    )
+    em = em.join(proc_dx, on=DAY_ID, how="inner").filter(
+        pl.col("dx").list.set_difference(pl.col("p_dx")).list.len() == 0
+    )
     lines = lines.join(em.select(DAY_ID), on=DAY_ID, how="semi")
     procs = (
-        lines.filter(pl.col("global_days").is_in(["000", "010"]).fill_null(False))
+        minor.join(em.select(DAY_ID), on=DAY_ID, how="semi")
+        .sort("_file", "_row")
         .group_by(DAY_ID)
         .agg(
             pl.col("_row").sort().alias("p_rows"),
             pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("p_codes"),
-            pl.col("dx").explode().unique().alias("p_dx"),
         )
     )
     day_sig = lines.group_by(DAY_ID).agg(
@@ -360,10 +377,7 @@ def em_003(ctx: Context) -> pl.LazyFrame:
     j = (
         em.join(procs, on=DAY_ID, how="inner")
         .join(day_sig, on=DAY_ID, how="left")
-        .filter(
-            (pl.col("dx").list.set_difference(pl.col("p_dx")).list.len() == 0)
-            & ((pl.col("n_dx") == 1) | (pl.col("n_sig") > 1))
-        )
+        .filter((pl.col("n_dx") == 1) | (pl.col("n_sig") > 1))
     )
     return emit(
         j,
@@ -565,29 +579,45 @@ carries specialty), so the rule under-reports. Pathology lines are skipped (not 
 """,
 )
 def em_006(ctx: Context) -> pl.LazyFrame:
-    new = ctx.lines.filter(pl.col("cpt").is_in(list(NEW_TO_EST)) & NOT_SELF_PAY).sort("dos")
+    new = ctx.lines.filter(pl.col("cpt").is_in(list(NEW_TO_EST)) & NOT_SELF_PAY)
+    seen = ctx.lines.filter(pl.col("family") != "pathology")
+    pair = ["patient_id", "provider"]
+    # The look-back runs on the day keys of the new patients' providers only; the earlier
+    # visit's file, row and codes are then gathered for the matched days.
     prior = (
-        ctx.lines.filter(pl.col("family") != "pathology")  # already in (_file, _row) order
+        seen.join(new.select(pair).unique(), on=pair, how="semi")
+        .select(DAY_ID, *DAY_KEY)
+        .unique(DAY_ID)
+        .select(*DAY_KEY, pl.col(DAY_ID).alias("prev_id"), pl.col("dos").alias("prev_dos"))
+        .sort("dos")
+    )
+    j = (
+        new.sort("dos")
+        .join_asof(
+            prior,
+            on="dos",
+            by=pair,
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .filter(
+            pl.col("prev_dos").is_not_null()
+            & (pl.col("prev_dos") >= pl.col("dos").dt.offset_by("-3y"))
+        )
+    )
+    prev = (
+        seen.join(j.select(pl.col("prev_id").alias(DAY_ID)), on=DAY_ID, how="semi")
+        .sort("_file", "_row")
         .group_by(DAY_ID)
         .agg(
-            *day_key_first(),
             pl.col("_file").first().alias("prev_file"),
             pl.col("_row").first().alias("prev_row"),
             pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("prev_codes"),
         )
-        .with_columns(pl.col("dos").alias("prev_dos"))
-        .sort("dos")
+        .rename({DAY_ID: "prev_id"})
     )
-    j = new.join_asof(
-        prior,
-        on="dos",
-        by=["patient_id", "provider"],
-        strategy="backward",
-        allow_exact_matches=False,
-        check_sortedness=False,
-    ).filter(
-        pl.col("prev_dos").is_not_null() & (pl.col("prev_dos") >= pl.col("dos").dt.offset_by("-3y"))
-    )
+    j = j.join(prev, on="prev_id", how="left")
     est = pl.col("cpt").replace_strict(NEW_TO_EST, default=None)
     return emit(
         j,
@@ -652,6 +682,8 @@ return for a complication) exist but are rare and are still usually combined for
 def em_007(ctx: Context) -> pl.LazyFrame:
     em = (
         ctx.lines.filter(pl.col("is_em") & NOT_SELF_PAY)
+        # only a day with two E/M lines, or a line of 2+ units, can reach 2 units
+        .filter(pl.col(DAY_ID).is_duplicated() | (pl.col("units") > 1))
         .with_columns((pl.col("fee") * pl.col("units")).alias("amt"))
         .sort("fee", "_row", descending=[True, False], nulls_last=True, maintain_order=True)
         .group_by(DAY_ID)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..features import DAY_ID, day_key_first
+from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, msg, rule
 from .em import NOT_SELF_PAY, em_type, is_procedure, line_amount, same_file_rows
@@ -26,21 +26,29 @@ CMS_GLOBAL = (
 )
 
 
+def _proc_days(ctx: Context, gdays: str) -> pl.LazyFrame:
+    """The same-day keys (and ``day_id``) of the days with a procedure of global ``gdays``."""
+    return (
+        ctx.lines.filter((pl.col("global_days") == gdays).fill_null(False))
+        .select(DAY_ID, *DAY_KEY)
+        .unique(DAY_ID)
+    )
+
+
 def _prior(ctx: Context, left: pl.LazyFrame, gdays: str) -> pl.LazyFrame:
-    """Attach the latest earlier procedure day with global ``gdays`` (same patient + provider)."""
+    """Attach to each day of ``left`` the latest earlier procedure day with global ``gdays``
+    (same patient + provider): its ``day_id`` (``g{gdays}``) and date (``d{gdays}``), both
+    null when it is outside the post-op window."""
     days = 10 if gdays == "010" else 90
     right = (
-        # ctx.lines is in (_file, _row) order, so first() is the earliest line of the day
-        ctx.lines.filter((pl.col("global_days") == gdays).fill_null(False))
-        .group_by(DAY_ID)
-        .agg(
-            *day_key_first(),
-            pl.col("_file").first().alias(f"f{gdays}"),
-            pl.col("_row").filter(pl.col("_file") == pl.col("_file").first()).alias(f"r{gdays}"),
-            pl.col("cpt").unique(maintain_order=True).str.join(" ").alias(f"c{gdays}"),
+        _proc_days(ctx, gdays)
+        .select(
+            "patient_id",
+            "provider",
+            "dos",
+            pl.col(DAY_ID).alias(f"g{gdays}"),
+            pl.col("dos").alias(f"d{gdays}"),
         )
-        .with_columns(pl.col("dos").alias(f"d{gdays}"))
-        .drop(DAY_ID)
         .sort("dos")
     )
     j = left.sort("dos").join_asof(
@@ -53,23 +61,43 @@ def _prior(ctx: Context, left: pl.LazyFrame, gdays: str) -> pl.LazyFrame:
     )
     inside = (pl.col("dos") - pl.col(f"d{gdays}")).dt.total_days() <= days
     return j.with_columns(
-        pl.when(inside).then(pl.col(f"d{gdays}")).otherwise(None).alias(f"d{gdays}")
+        pl.when(inside).then(pl.col(f"d{gdays}")).otherwise(None).alias(f"d{gdays}"),
+        pl.when(inside).then(pl.col(f"g{gdays}")).otherwise(None).alias(f"g{gdays}"),
     )
 
 
 def _in_global(ctx: Context, left: pl.LazyFrame) -> pl.LazyFrame:
     """Lines inside a 010 or 090 post-op period, with the opening procedure (090 preferred)."""
-    j = _prior(ctx, _prior(ctx, left, "090"), "010")
+    # The look-back runs on the lines' days (keys only); the opening procedure's file, rows and
+    # codes are then gathered for the few days inside a window.
+    days = left.select(DAY_ID, *DAY_KEY).unique(DAY_ID)
+    j = _prior(ctx, _prior(ctx, days, "090"), "010")
     use90 = pl.col("d090").is_not_null()
-    return (
-        j.filter(use90 | pl.col("d010").is_not_null())
-        .with_columns(
-            pl.when(use90).then(pl.col("d090")).otherwise(pl.col("d010")).alias("g_dos"),
-            pl.when(use90).then(pl.col("f090")).otherwise(pl.col("f010")).alias("g_file"),
-            pl.when(use90).then(pl.col("r090")).otherwise(pl.col("r010")).alias("g_rows"),
-            pl.when(use90).then(pl.col("c090")).otherwise(pl.col("c010")).alias("g_codes"),
-            pl.when(use90).then(pl.lit(90)).otherwise(pl.lit(10)).alias("g_len"),
+    hits = j.filter(use90 | pl.col("d010").is_not_null()).select(
+        DAY_ID,
+        pl.when(use90).then(pl.col("g090")).otherwise(pl.col("g010")).alias("g_id"),
+        pl.when(use90).then(pl.lit("090")).otherwise(pl.lit("010")).alias("g_global"),
+        pl.when(use90).then(pl.col("d090")).otherwise(pl.col("d010")).alias("g_dos"),
+        pl.when(use90).then(pl.lit(90)).otherwise(pl.lit(10)).alias("g_len"),
+    )
+    opening = (
+        ctx.lines.join(
+            hits.select(pl.col("g_id").alias(DAY_ID), pl.col("g_global").alias("global_days")),
+            on=[DAY_ID, "global_days"],
+            how="semi",
         )
+        .sort("_file", "_row")
+        .group_by(DAY_ID, "global_days")
+        .agg(
+            pl.col("_file").first().alias("g_file"),
+            pl.col("_row").filter(pl.col("_file") == pl.col("_file").first()).alias("g_rows"),
+            pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("g_codes"),
+        )
+        .rename({DAY_ID: "g_id", "global_days": "g_global"})
+    )
+    return (
+        left.join(hits, on=DAY_ID, how="inner")
+        .join(opening, on=["g_id", "g_global"], how="left")
         .with_columns((pl.col("dos") - pl.col("g_dos")).dt.total_days().alias("g_day"))
     )
 
