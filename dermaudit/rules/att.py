@@ -31,6 +31,7 @@ ATT_SOURCES = (
 
 @rule(
     "ATT-001",
+    scope=("att",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -85,6 +86,7 @@ def att_001(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "ATT-002",
+    scope=("att",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,

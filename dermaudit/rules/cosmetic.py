@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from .base import Context, all_dx_in, emit, has_dx, line_rows, msg, rule
 
@@ -28,9 +28,7 @@ INSURED = ["medicare_ffs", "medicare_advantage", "medicaid", "commercial"]
 
 def _with_day_dx(ctx: Context, lines: pl.LazyFrame) -> pl.LazyFrame:
     """Attach the encounter's diagnoses (union over the day) as ``day_dx``."""
-    return lines.join(
-        ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx")), on=DAY_KEY, how="left"
-    )
+    return lines.join(ctx.days.select(DAY_ID, pl.col("dx").alias("day_dx")), on=DAY_ID, how="left")
 
 
 def _amount() -> pl.Expr:
@@ -73,11 +71,14 @@ def cos_001(ctx: Context) -> pl.LazyFrame:
     cosm = ctx.ref.dx_prefixes("COSMETIC_ENCOUNTER")
     guard = ctx.ref.dx_prefixes(*GUARD_GROUPS)
     abn_ok = pl.col("mods").list.eval(pl.element().is_in(["GY", "GX"])).list.any()
-    hit = ctx.lines.filter(
-        has_dx(cosm)
-        & ~has_dx(guard)
-        & pl.col("payer_class").is_in(INSURED)
-        & ~((pl.col("payer_class") == "medicare_ffs") & abn_ok)
+    hit = (
+        ctx.lines.filter(has_dx(cosm) & pl.col("payer_class").is_in(INSURED))
+        # the guard on those few lines only: as a column, so that the optimizer does not merge
+        # it into the filter above and test every line's diagnoses against it
+        .with_columns(
+            (~has_dx(guard) & ~((pl.col("payer_class") == "medicare_ffs") & abn_ok)).alias("_ok")
+        )
+        .filter(pl.col("_ok"))
     )
     return emit(
         hit,
@@ -155,8 +156,10 @@ def cos_002(ctx: Context) -> pl.LazyFrame:
         ).alias("cos_conf"),
     )
     guard = ctx.ref.dx_prefixes(*GUARD_GROUPS)
-    lines = _with_day_dx(ctx, ctx.lines.filter(pl.col("payer_class").is_in(INSURED)))
-    j = lines.join(cos.lazy(), on="cpt", how="inner")
+    lines = ctx.lines.filter(
+        pl.col("payer_class").is_in(INSURED) & pl.col("cpt").is_in(cos["cpt"].to_list())
+    )
+    j = _with_day_dx(ctx, lines.join(cos.lazy(), on="cpt", how="inner"))
     j = j.with_columns(pl.concat_list(pl.col("dx"), pl.col("day_dx").fill_null([])).alias("all_dx"))
     supported = (
         j.select("_file", "_row", "all_dx", "covered")
@@ -220,6 +223,7 @@ SUPPORT_GROUPS = (
 
 @rule(
     "COS-003",
+    scope=("skin_tag", "shave", "excision_benign", "destruction_benign"),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.OVER,
@@ -293,16 +297,20 @@ def cos_003(ctx: Context) -> pl.LazyFrame:
         .otherwise(pl.col("day_dx").fill_null([]))
         .alias("trig"),
     )
-    abn = pl.col("mods").list.eval(pl.element().is_in(ABN_MODS)).list.any().fill_null(False)
+    abn = pl.col("m_abn")  # GA/GX/GY/GZ (features.enrich_lines)
     tag_or_vascular = (pl.col("family") == "destruction_benign") & all_dx_in(
         [*wrong_code, *neutral], "trig"
     )
-    hit = lines.filter(
-        has_dx(benign, "trig")
-        & all_dx_in([*benign, *neutral], "trig")
-        & ~has_dx([*support, *cosm], "trig")
-        & ~abn
-        & ~tag_or_vascular
+    hit = (
+        lines.filter(all_dx_in([*benign, *neutral], "trig") & ~abn)
+        # the other diagnosis tests on those few lines only: as a column, so that the
+        # optimizer does not merge them into the filter above and run them on every line
+        .with_columns(
+            (has_dx(benign, "trig") & ~has_dx([*support, *cosm], "trig") & ~tag_or_vascular).alias(
+                "_hit"
+            )
+        )
+        .filter(pl.col("_hit"))
     )
     benign_dx = pl.col("trig").list.eval(
         pl.element().filter(_starts_with_any(pl.element(), benign))

@@ -26,7 +26,7 @@ from datetime import date
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from .base import Context, any_prefix, emit, has_dx, line_field, msg, rows_of, rule
 
@@ -77,7 +77,6 @@ UNCERTAIN_GROUPS = ("UNCERTAIN_BEHAVIOR", "UNSPECIFIED_BEHAVIOR")
 # an unlisted benign lesion diagnosis clears the finding instead of causing it.
 LESION_PREFIXES = ("L", "C", "D0", "D1", "D2", "D3", "D4", "B07", "B08", "A63", "I78", "Q82")
 COMMON_WART = ("B07",)  # common/plantar/other viral warts; condyloma and molluscum excluded
-ABN_MODS = ("GA", "GX", "GY", "GZ")
 
 SITE_GROUP_TEXT = {
     "A": "trunk/arms/legs",
@@ -106,10 +105,14 @@ def dx_of(codes: Sequence[str], fallback: str = "dx") -> pl.Expr:
 
 def only_lesion(col: str, target: Sequence[str]) -> pl.Expr:
     """Every lesion-type diagnosis in ``col`` is in ``target``, and there is at least one."""
-    lesion = pl.col(col).list.eval(pl.element().filter(any_prefix(LESION_PREFIXES)))
-    return (lesion.list.eval(any_prefix(target)).list.all() & (lesion.list.len() > 0)).fill_null(
-        False
+    # each diagnosis: 0 not a lesion (or null), 1 a target lesion, 2 another lesion; the
+    # largest is 1 exactly when the test holds (one element-wise pass over the list)
+    kind = (
+        pl.when(any_prefix(LESION_PREFIXES))
+        .then(pl.when(any_prefix(target)).then(1).otherwise(2))
+        .otherwise(0)
     )
+    return (pl.col(col).list.eval(kind).list.max() == 1).fill_null(False)
 
 
 def dx_text(col: str) -> pl.Expr:
@@ -143,11 +146,23 @@ def line_fee_sum(codes: Sequence[str]) -> pl.Expr:
 
 
 def doc_count(ctx: Context, codes: Sequence[str], name: str = "doc_n") -> pl.LazyFrame:
-    """Per day: the largest documented lesion_count on the lines with these codes."""
+    """Per day (``day_id``): the largest documented lesion_count on the lines with these codes."""
     return (
         ctx.lines.filter(pl.col("cpt").is_in(list(codes)))
-        .group_by(DAY_KEY)
+        .group_by(DAY_ID)
         .agg(pl.col("lesion_count").max().alias(name))
+    )
+
+
+def code_lines(ctx: Context, codes: Sequence[str]) -> pl.LazyFrame:
+    """Per day (``day_id``) with lines of these codes: their rows in line order (``code_rows``,
+    what ``rows_of`` reads from the day frame) and their largest lesion_count (``doc_n``).
+    Built from the line frame, which is much cheaper than list operations on the day frame's
+    ``lines`` column."""
+    return (
+        ctx.lines.filter(pl.col("cpt").is_in(list(codes)))
+        .group_by(DAY_ID)
+        .agg(pl.col("_row").alias("code_rows"), pl.col("lesion_count").max().alias("doc_n"))
     )
 
 
@@ -199,6 +214,7 @@ def _units_text(*codes: str) -> pl.Expr:
 
 @rule(
     "DEST-001",
+    scope=("destruction_premalignant",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -253,6 +269,7 @@ def dest_001(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-002",
+    scope=("destruction_premalignant",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.P,
     money=Money.OVER,
@@ -323,6 +340,7 @@ def dest_002(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-003",
+    scope=("destruction_premalignant",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.UNDER,
@@ -361,15 +379,18 @@ the largest lesion_count on the 17000/17003 lines.
 def dest_003(ctx: Context) -> pl.LazyFrame:
     u0, u3, u4 = ctx.u("17000"), ctx.u("17003"), ctx.u("17004")
     f0, f3, f4 = ctx.fee("17000"), ctx.fee("17003"), ctx.fee("17004")
-    d = ctx.days.join(doc_count(ctx, ("17000", "17003")), on=DAY_KEY, how="left")
     by_units = pl.max_horizontal(u0, (u3 > 0).cast(pl.Int64)) + u3
     lesions = pl.max_horizontal(by_units, pl.col("doc_n").fill_null(0))
     capped = u0 * f0 + u3.clip(0, 13) * f3
-    d = d.filter((u4 == 0) & (u0 <= 1) & (u0 + u3 > 0) & (lesions >= 15))
+    d = (
+        ctx.days.filter((u4 == 0) & (u0 <= 1) & (u0 + u3 > 0))
+        .join(code_lines(ctx, ("17000", "17003")), on=DAY_ID, how="left")
+        .filter(lesions >= 15)
+    )
     over_cap = u3 > 13
     return emit(
         d,
-        rows=rows_of("17000", "17003"),
+        rows=pl.col("code_rows"),
         codes=_units_text("17000", "17003"),
         message=pl.when(over_cap)
         .then(
@@ -403,6 +424,7 @@ def dest_003(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-004",
+    scope=("destruction_premalignant",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.EITHER,
@@ -589,6 +611,7 @@ def dest_004(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-005",
+    scope=("destruction_benign",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.EITHER,
@@ -630,7 +653,7 @@ def dest_005(ctx: Context) -> pl.LazyFrame:
         ctx.days.filter((pl.col("dos") >= D2007) & (pl.col("dos") >= ICD10_START) & (u10 + u11 > 0))
         .with_columns(dx_ben=dx_of(BENIGN_SESSION))
         .filter(only_lesion("dx_ben", premal) & only_lesion("dx", premal))
-        .join(doc_count(ctx, BENIGN_SESSION), on=DAY_KEY, how="left")
+        .join(doc_count(ctx, BENIGN_SESSION), on=DAY_ID, how="left")
     )
     doc = pl.col("doc_n")
     lesions = pl.when(u11 > 0).then(pl.max_horizontal(doc.fill_null(15), pl.lit(15))).otherwise(doc)
@@ -677,6 +700,7 @@ def dest_005(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-006",
+    scope=("destruction_benign",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -711,7 +735,7 @@ def dest_006(ctx: Context) -> pl.LazyFrame:
     u10, u11 = ctx.u("17110"), ctx.u("17111")
     f10, f11 = ctx.fee("17110"), ctx.fee("17111")
     d = ctx.days.filter(((u10 > 0) & (u11 > 0)) | (u10 > 1) | (u11 > 1)).join(
-        doc_count(ctx, BENIGN_SESSION), on=DAY_KEY, how="left"
+        doc_count(ctx, BENIGN_SESSION), on=DAY_ID, how="left"
     )
     use_11 = (u11 > 0) | (pl.col("doc_n").fill_null(0) >= 15)
     billed_txt = _units_text(*BENIGN_SESSION)
@@ -732,6 +756,7 @@ def dest_006(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-007",
+    scope=("destruction_malignant",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -904,6 +929,7 @@ def _malignant_bands(ctx: Context) -> tuple[pl.DataFrame, list[float]]:
 
 @rule(
     "DEST-008",
+    scope=("destruction_malignant",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.EITHER,
@@ -1005,6 +1031,7 @@ def dest_008(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-009",
+    scope=("destruction_benign",),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.EITHER,
@@ -1072,9 +1099,9 @@ def _same_day_pairs(
     """Line pairs on the same day key: left lines x right lines, right columns prefixed."""
     keep = ["_row", "cpt", "site", "m_distinct"]
     r = ctx.lines.filter(right).select(
-        *DAY_KEY, *[pl.col(c).alias(f"{right_name}_{c}") for c in keep]
+        DAY_ID, *[pl.col(c).alias(f"{right_name}_{c}") for c in keep]
     )
-    return ctx.lines.filter(left).join(r, on=DAY_KEY, how="inner")
+    return ctx.lines.filter(left).join(r, on=DAY_ID, how="inner")
 
 
 def _sites_differ(a: str, b: str) -> pl.Expr:
@@ -1096,6 +1123,7 @@ def _pair_findings(j: pl.LazyFrame) -> pl.LazyFrame:
 
 @rule(
     "DEST-010",
+    scope=("paring",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -1156,6 +1184,7 @@ def dest_010(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-012",
+    scope=("chemical_cautery",),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.OVER,
@@ -1222,6 +1251,7 @@ def dest_012(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "DEST-013",
+    scope=("destruction_benign",),
     severity=Severity.REVIEW,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -1268,11 +1298,11 @@ def dest_013(ctx: Context) -> pl.LazyFrame:
     lines = ctx.lines.filter(
         pl.col("cpt").is_in(list(BENIGN_SESSION))
         & (pl.col("payer_class") == "medicare_ffs")
-        & ~pl.col("mods").list.eval(pl.element().is_in(list(ABN_MODS))).list.any().fill_null(False)
+        & ~pl.col("m_abn")  # GA/GX/GY/GZ (features.enrich_lines)
         & (pl.col("dos") >= ICD10_START)
     )
     j = lines.join(
-        ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx")), on=DAY_KEY, how="left"
+        ctx.days.select(DAY_ID, pl.col("dx").alias("day_dx")), on=DAY_ID, how="left"
     ).with_columns(
         pl.when(pl.col("dx").list.len() > 0)
         .then(pl.col("dx"))

@@ -17,7 +17,7 @@ from datetime import date
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from .base import Context, any_prefix, emit, has_dx, msg, rule
 from .repair import (
@@ -29,6 +29,7 @@ from .repair import (
     att_repair_hits,
     emit_bundled,
     exc_simple_repair_hits,
+    first_mod,
     is_excision,
     join_codes,
     line_amount,
@@ -123,8 +124,8 @@ def counterpart(ctx: Context, family: str, prefix: str) -> pl.LazyFrame:
 
 def with_encounter_dx(ctx: Context, lines: pl.LazyFrame) -> pl.LazyFrame:
     """Attach the day's diagnoses and codes; ``dxe`` = the line's dx, else the day's."""
-    days = ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx"), pl.col("cpts").alias("day_cpts"))
-    return lines.join(days, on=DAY_KEY, how="left").with_columns(
+    days = ctx.days.select(DAY_ID, pl.col("dx").alias("day_dx"), pl.col("cpts").alias("day_cpts"))
+    return lines.join(days, on=DAY_ID, how="left").with_columns(
         pl.when(pl.col("dx").list.len() > 0)
         .then(pl.col("dx"))
         .otherwise(pl.col("day_dx"))
@@ -144,6 +145,7 @@ def lesion_dx(col: str) -> pl.Expr:
 
 @rule(
     "EXC-001",
+    scope=("excision_malignant",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -261,6 +263,7 @@ def exc_001(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "EXC-002",
+    scope=("excision_benign",),
     severity=Severity.REVENUE,
     confidence=Confidence.S,
     money=Money.UNDER,
@@ -353,6 +356,7 @@ def exc_002(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "EXC-003",
+    scope=("excision_benign", "excision_malignant"),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.EITHER,
@@ -512,6 +516,7 @@ def exc_003(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "EXC-004",
+    scope=("repair_simple",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -564,6 +569,7 @@ def exc_004(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "EXC-005",
+    scope=("excision_benign",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -612,24 +618,15 @@ def exc_005(ctx: Context) -> pl.LazyFrame:
     )
     source = is_excision() | pl.col("cpt").is_in(PUNCH_INCISIONAL)
     mal = ctx.ref.dx_prefixes(*MALIGNANT_GROUPS)
-    day_dx = ctx.days.select(*DAY_KEY, pl.col("dx").alias("day_dx"))
-    p = (
-        site_pairs(ctx, risk, source)
-        .filter(~pl.col("mohs_guard"))
-        .join(day_dx, on=DAY_KEY, how="left")
-        .with_columns(
-            pl.when(pl.col("s_dx").list.len() > 0)
-            .then(pl.col("s_dx"))
-            .otherwise(pl.col("day_dx"))
-            .fill_null(pl.lit([], pl.List(pl.String)))
-            .alias("s_dxe")
-        )
+    s_dxe = (
+        pl.when(pl.col("s_dx").list.len() > 0)
+        .then(pl.col("s_dx"))
+        .otherwise(pl.col("day_dx"))
+        .fill_null(pl.lit([], pl.List(pl.String)))
     )
     # A small 'benign' excision with a malignant diagnosis is EXC-002's under-coding: its
     # repair is reportable once the excision is coded as malignant, so it is not small here.
-    is_small = pl.col("s_cpt").is_in(small) & ~has_dx(mal, "s_dxe")
-    same = pl.col("rel") == "same"
-    unk = pl.col("rel") == "unknown"
+    small_src = pl.col("s_cpt").is_in(small) & ~has_dx(mal, "s_dxe")
     # Without sites, another wound source (larger excision, biopsy) explains the repair unless
     # the two lines' own lesion diagnoses are both present and share no code.
     rdx, sdx = lesion_dx("dx"), lesion_dx("s_dx")
@@ -638,11 +635,23 @@ def exc_005(ctx: Context) -> pl.LazyFrame:
         & (sdx.list.len() > 0)
         & (rdx.list.set_intersection(sdx).list.len() == 0)
     ).fill_null(False)
+    p = (
+        site_pairs(ctx, risk, source)
+        .filter(~pl.col("mohs_guard"))
+        .join(ctx.days.select(DAY_ID, pl.col("dx").alias("day_dx")), on=DAY_ID, how="left")
+        .with_columns(s_dxe.alias("s_dxe"))
+        # the per-pair flags once on the pair frame, not inside every aggregation below
+        .with_columns(small_src.alias("small"), dx_apart.alias("dx_apart"))
+    )
+    is_small, apart = pl.col("small"), pl.col("dx_apart")
+    same = pl.col("rel") == "same"
+    unk = pl.col("rel") == "unknown"
     nomod = ~pl.col("modded")
     mod = (pl.col("rel") == "diff") & is_small & nomod & pl.col("listed")
     empty = pl.lit([], pl.List(pl.String))
     g = (
-        p.group_by(LINE_KEY)
+        p.with_columns(first_mod(mod))
+        .group_by(LINE_KEY)
         .agg(
             *[pl.col(c).first() for c in RISK_COLS],
             pl.col("s__row").filter(same & is_small & nomod & same_file()).alias("same_rows"),
@@ -650,7 +659,7 @@ def exc_005(ctx: Context) -> pl.LazyFrame:
             (same & ~is_small).any().alias("same_other"),
             pl.col("s__row").filter(unk & is_small & nomod & same_file()).alias("unk_rows"),
             pl.col("s_cpt").filter(unk & is_small & nomod).alias("unk_codes"),
-            (unk & ~is_small & ~dx_apart).any().alias("unk_other"),
+            (unk & ~is_small & ~apart).any().alias("unk_other"),
             *mod_aggs(mod),
         )
         .with_columns(
@@ -721,6 +730,7 @@ def exc_005(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "EXC-007",
+    scope=("excision_benign", "excision_malignant"),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.UNDER,

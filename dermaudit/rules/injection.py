@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, msg, rows_of, rule
 from .destruction import doc_count
@@ -25,6 +25,7 @@ DRUG_UNITS: dict[str, tuple[float, int]] = {"J3301": (10.0, 8)}
 
 @rule(
     "INJ-001",
+    scope=("injection",),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.OVER,
@@ -58,7 +59,7 @@ def inj_001(ctx: Context) -> pl.LazyFrame:
     u0, u1 = ctx.u("11900"), ctx.u("11901")
     f0, f1 = ctx.fee("11900"), ctx.fee("11901")
     d = ctx.days.filter(((u0 > 0) & (u1 > 0)) | (u0 > 1) | (u1 > 1)).join(
-        doc_count(ctx, INJ), on=DAY_KEY, how="left"
+        doc_count(ctx, INJ), on=DAY_ID, how="left"
     )
     use_01 = (u1 > 0) | (pl.col("doc_n").fill_null(0) > 7) | ((u1 == 0) & (u0 > 7))
     billed_txt = (
@@ -86,6 +87,7 @@ def inj_001(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "INJ-002",
+    scope=("drug",),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.OVER,

@@ -19,7 +19,7 @@ import re
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
 from .base import (
     Context,
@@ -46,6 +46,7 @@ LCD_MOHS = "Medicare Mohs LCDs (e.g. L35494, L34195, L35704, L35702) and billing
 
 @rule(
     "MOHS-001",
+    scope=("mohs",),
     severity=Severity.DENIAL,
     confidence=Confidence.S,
     money=Money.EITHER,
@@ -133,6 +134,7 @@ def _mohs_text() -> pl.Expr:
 
 @rule(
     "MOHS-002",
+    scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -209,7 +211,7 @@ def _mohs_day_info(ctx: Context) -> pl.LazyFrame:
     """Per day with Mohs: Mohs rows, other specimen procedures, frozen-section rows."""
     specimen = pl.sum_horizontal([ctx.fu(f) for f in SPECIMEN_FAMILIES]) > 0
     return ctx.days.filter(ctx.fu("mohs") > 0).select(
-        *DAY_KEY,
+        DAY_ID,
         rows_of(*MOHS).alias("mohs_rows"),
         _mohs_text().alias("mohs_txt"),
         specimen.alias("other_specimen"),
@@ -219,6 +221,7 @@ def _mohs_day_info(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "MOHS-003",
+    scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -255,7 +258,7 @@ compared. The export cannot show which specimen a pathology unit belongs to.
 )
 def mohs_003(ctx: Context) -> pl.LazyFrame:
     path = ctx.lines.filter(pl.col("cpt").is_in(list(SURG_PATH)) & ~pl.col("m_distinct"))
-    j = path.join(_mohs_day_info(ctx), on=DAY_KEY, how="inner")
+    j = path.join(_mohs_day_info(ctx), on=DAY_ID, how="inner")
     other = pl.col("other_specimen")
     return emit(
         j,
@@ -310,7 +313,7 @@ def _distinct_or_anatomic(ctx: Context) -> pl.Expr:
 def _pairs_with_mohs(ctx: Context, left: pl.Expr) -> pl.LazyFrame:
     """Left lines x same-day Mohs stage lines, with the Mohs line's row, site, dx, modifiers."""
     mohs = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).select(
-        *DAY_KEY,
+        DAY_ID,
         pl.col("_row").alias("m_row"),
         pl.col("cpt").alias("m_cpt"),
         pl.col("site").alias("m_site"),
@@ -320,7 +323,7 @@ def _pairs_with_mohs(ctx: Context, left: pl.Expr) -> pl.LazyFrame:
     return (
         ctx.lines.filter(left)
         .with_columns(_distinct_or_anatomic(ctx).alias("l_mod"))
-        .join(mohs, on=DAY_KEY, how="inner")
+        .join(mohs, on=DAY_ID, how="inner")
         .with_columns(
             (
                 pl.col("site").is_not_null()
@@ -335,6 +338,7 @@ def _pairs_with_mohs(ctx: Context, left: pl.Expr) -> pl.LazyFrame:
 
 @rule(
     "MOHS-004",
+    scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -392,6 +396,7 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
             pl.col(
                 "claim_id", "patient_id", "dos", "provider", "payer_class", "cpt", "units"
             ).first(),
+            pl.col(DAY_ID).first(),
             pl.col("site").first(),
             pl.col("m_distinct").first(),
             pl.col("l_mod").first(),
@@ -400,7 +405,7 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
             pl.col("same_site").any(),
             pl.col("m_row").filter(pl.col("same_site")).alias("same_rows"),
         )
-        .join(_mohs_day_info(ctx), on=DAY_KEY, how="inner")
+        .join(_mohs_day_info(ctx), on=DAY_ID, how="inner")
     )
     fs = pl.col("fs_rows").list.len() > 0
     same = ~fs & pl.col("same_site") & ~pl.col("l_mod")
@@ -492,6 +497,7 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "MOHS-005",
+    scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -580,6 +586,7 @@ def mohs_005(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "MOHS-006",
+    scope=("mohs",),
     severity=Severity.REVENUE,
     confidence=Confidence.S,
     money=Money.EITHER,
@@ -954,6 +961,7 @@ def non_physician(col: str = "credential") -> pl.Expr:
 
 @rule(
     "MOHS-009",
+    scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.P,
     money=Money.OVER,
@@ -1015,6 +1023,7 @@ def mohs_009(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "MOHS-010",
+    scope=("mohs",),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.OVER,
@@ -1044,7 +1053,7 @@ modifier showing it is not the routine stain.
 )
 def mohs_010(ctx: Context) -> pl.LazyFrame:
     st = ctx.lines.filter((pl.col("cpt") == "88314") & ~pl.col("m_distinct"))
-    j = st.join(_mohs_day_info(ctx), on=DAY_KEY, how="inner")
+    j = st.join(_mohs_day_info(ctx), on=DAY_ID, how="inner")
     return emit(
         j,
         rows=pl.concat_list(pl.col("_row"), pl.col("mohs_rows")).list.unique().list.sort(),

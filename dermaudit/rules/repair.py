@@ -48,7 +48,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, msg, rule
 
@@ -117,15 +117,15 @@ def site_words(col: str = "site") -> pl.Expr:
 # ---- same-site pairing ----------------------------------------------------------------
 
 
-def prep_lines(ctx: Context, pred: pl.Expr, prefix: str = "") -> pl.LazyFrame:
-    """Lines matching ``pred`` with a comparable site, anatomic modifiers and the Mohs guard.
+def prep_lines(ctx: Context, lines: pl.LazyFrame, prefix: str = "") -> pl.LazyFrame:
+    """These lines with a comparable site, anatomic modifiers and the Mohs guard.
 
-    Non-key columns are renamed with ``prefix`` (keys: patient_id, dos, provider).
+    Non-key columns are renamed with ``prefix`` (keys: day_id, patient_id, dos, provider).
     """
     anat = ctx.ref.modifiers_of("anatomic")
     mohs = (
         ctx.lines.filter(pl.col("cpt").is_in(MOHS_CODES))
-        .group_by(DAY_KEY)
+        .group_by(DAY_ID)
         .agg(norm_site().alias("_mohs_sites"))
     )
     cols = [
@@ -145,13 +145,12 @@ def prep_lines(ctx: Context, pred: pl.Expr, prefix: str = "") -> pl.LazyFrame:
         "dx",
     ]
     out = (
-        ctx.lines.filter(pred)
-        .select(*DAY_KEY, *cols)
+        lines.select(DAY_ID, *DAY_KEY, *cols)
         .with_columns(
             norm_site().alias("site_n"),
             pl.col("mods").list.eval(pl.element().filter(pl.element().is_in(anat))).alias("anat"),
         )
-        .join(mohs, on=DAY_KEY, how="left")
+        .join(mohs, on=DAY_ID, how="left")
         .with_columns(
             (
                 pl.col("_mohs_sites").is_not_null()
@@ -167,7 +166,7 @@ def prep_lines(ctx: Context, pred: pl.Expr, prefix: str = "") -> pl.LazyFrame:
         .drop("_mohs_sites")
     )
     if prefix:
-        keep = set(DAY_KEY)
+        keep = {DAY_ID, *DAY_KEY}
         out = out.rename({c: prefix + c for c in out.collect_schema().names() if c not in keep})
     return out
 
@@ -205,12 +204,17 @@ def site_pairs(
     """Every (line at risk, source line) pair on one same-day key, with ``rel`` and
     ``modded`` (either line carries 59/X{EPSU}, or their anatomic modifiers differ) and
     ``listed`` (the two codes are a pair in rulesets/ncci_pairs.csv on the date of service)."""
-    r = prep_lines(ctx, risk)
+    r_lines = ctx.lines.filter(risk)
     if skip_self_pay:
-        r = r.filter(pl.col("payer_class") != "self_pay")
-    s = prep_lines(ctx, source, "s_")
+        r_lines = r_lines.filter(pl.col("payer_class") != "self_pay")
+    s_lines = ctx.lines.filter(source)
+    # only days with lines of both kinds make pairs: drop the others before the per-line work
+    r_lines = r_lines.join(s_lines.select(DAY_ID), on=DAY_ID, how="semi")
+    s_lines = s_lines.join(r_lines.select(DAY_ID), on=DAY_ID, how="semi")
+    r = prep_lines(ctx, r_lines)
+    s = prep_lines(ctx, s_lines, "s_").drop(DAY_KEY)
     return (
-        r.join(s, on=DAY_KEY, how="inner")
+        r.join(s, on=DAY_ID, how="inner")
         .filter((pl.col("_row") != pl.col("s__row")) | (pl.col("_file") != pl.col("s__file")))
         .join(ncci_listed(ctx), left_on=["cpt", "s_cpt"], right_on=["_a", "_b"], how="left")
         .with_columns(
@@ -299,32 +303,40 @@ def summarize_pairs(pairs: pl.LazyFrame, extra: Iterable[pl.Expr] = ()) -> pl.La
     same = (pl.col("rel") == "same") & nomod
     unk = (pl.col("rel") == "unknown") & nomod
     mod = (pl.col("rel") == "diff") & nomod & pl.col("listed")
-    g = pairs.group_by(LINE_KEY).agg(
-        *[pl.col(c).first() for c in RISK_COLS],
-        pl.col("s__row").filter(same & same_file()).alias("same_rows"),
-        pl.col("s_cpt").filter(same).alias("same_codes"),
-        pl.col("s__row").filter(unk & same_file()).alias("unk_rows"),
-        pl.col("s_cpt").filter(unk).alias("unk_codes"),
-        *mod_aggs(mod),
-        *extra,
+    g = (
+        pairs.with_columns(first_mod(mod))
+        .group_by(LINE_KEY)
+        .agg(
+            *[pl.col(c).first() for c in RISK_COLS],
+            pl.col("s__row").filter(same & same_file()).alias("same_rows"),
+            pl.col("s_cpt").filter(same).alias("same_codes"),
+            pl.col("s__row").filter(unk & same_file()).alias("unk_rows"),
+            pl.col("s_cpt").filter(unk).alias("unk_codes"),
+            *mod_aggs(mod),
+            *extra,
+        )
     )
     return with_status(g)
 
 
+def first_mod(mod: pl.Expr) -> pl.Expr:
+    """On the pair frame, column ``first_mod``: a 'modifier' pair whose source row is the
+    lowest of its line at risk's 'modifier' pairs. A window over the line, because sorting
+    inside every group of the aggregation is several times slower."""
+    low = pl.col("s__row").filter(mod).min().over(LINE_KEY)
+    return (mod & (pl.col("s__row") == low)).alias("first_mod")
+
+
 def mod_aggs(mod: pl.Expr) -> list[pl.Expr]:
     """Aggregations for the 'modifier' status: sources, the other site, the pair's column-2
-    code and its amount, and whether the pair comes from the CMS file with indicator 1."""
+    code and its amount, and whether the pair comes from the CMS file with indicator 1.
+    The pair frame needs the ``first_mod`` column (``first_mod(mod)``)."""
 
     def at_first(col: str) -> pl.Expr:
-        # the value at the first source row (a stable sort: ties keep their order, as
-        # arg_min would); not gather(arg_min), which the in-memory engine of Polars 2.1
-        # types as Null on an empty frame
-        return (
-            pl.col(col)
-            .filter(mod)
-            .sort_by(pl.col("s__row").filter(mod), maintain_order=True)
-            .first()
-        )
+        # the value at the first source row; tied rows (same row number in two files) keep
+        # their frame order, as a stable sort would. Not gather(arg_min), which the in-memory
+        # engine of Polars 2.1 types as Null on an empty frame
+        return pl.col(col).filter(pl.col("first_mod")).first()
 
     return [
         pl.col("s__row").filter(mod & same_file()).alias("mod_rows"),
@@ -639,6 +651,7 @@ def slug_words(col: str) -> pl.Expr:
 
 @rule(
     "RPR-001",
+    scope=("repair_simple", "repair_intermediate", "repair_complex"),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.OVER,
@@ -692,10 +705,13 @@ def rpr_001(ctx: Context) -> pl.LazyFrame:
             pl.coalesce(pl.col("size_max_cm"), pl.col("size_min_cm")) * pl.col("units"),
         ).alias("_hi"),
     )
-    key = [*DAY_KEY, "slug"]
+    key = [DAY_ID, "slug"]
     g = (
-        lines.group_by(key)
+        # only groups of two or more units are findings: drop the others before aggregating
+        lines.filter(pl.col("units").sum().over(key) >= 2)
+        .group_by(key)
         .agg(
+            *day_key_first(),
             pl.col("_file").first(),
             pl.col("claim_id").first(),
             pl.col("payer_class").first(),
@@ -712,7 +728,6 @@ def rpr_001(ctx: Context) -> pl.LazyFrame:
             pl.col("_lo").sum().alias("len_lo"),
             pl.col("_hi").sum().alias("len_hi"),
         )
-        .filter(pl.col("n_units") >= 2)
     )
     g = band_code(ctx, g, key, "slug", "len_sum", "ex")
     g = band_code(ctx, g, key, "slug", "len_lo", "lo")
@@ -767,6 +782,7 @@ def rpr_001(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "RPR-002",
+    scope=("repair_simple",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
@@ -829,6 +845,7 @@ def rpr_002(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "RPR-003",
+    scope=("repair_complex",),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.OVER,
@@ -921,6 +938,7 @@ def rpr_003(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "RPR-004",
+    scope=("repair_simple", "repair_intermediate", "repair_complex"),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.P,
     money=Money.EITHER,

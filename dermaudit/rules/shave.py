@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
 from .base import Context, emit, msg, rule
 from .biopsy import compare_text, money_dir, norm_site
@@ -52,6 +52,7 @@ def shave_table(ctx: Context) -> pl.DataFrame:
 
 @rule(
     "SHV-001",
+    scope=("shave",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.EITHER,
@@ -158,6 +159,7 @@ NO_WOUND_FAMILIES = (
 
 @rule(
     "SHV-002",
+    scope=("repair_simple",),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
     money=Money.OVER,
@@ -194,12 +196,12 @@ def shv_002(ctx: Context) -> pl.LazyFrame:
     injury = pl.col("dx").list.eval(pl.element().str.contains(r"^[ST]")).list.any().fill_null(False)
     other = (
         ctx.lines.filter(~pl.col("family").is_in(NO_WOUND_FAMILIES))
-        .select(*DAY_KEY)
+        .select(DAY_ID)
         .unique()
         .with_columns(pl.lit(True).alias("other"))
     )
     shaves = ctx.lines.filter(pl.col("family") == "shave").select(
-        *DAY_KEY,
+        DAY_ID,
         pl.col("_row").alias("s_row"),
         pl.col("cpt").alias("s_cpt"),
         norm_site().alias("s_site"),
@@ -208,8 +210,8 @@ def shv_002(ctx: Context) -> pl.LazyFrame:
         norm_site().alias("r_site")
     )
     p = (
-        reps.join(shaves, on=DAY_KEY, how="inner")
-        .join(other, on=DAY_KEY, how="left")
+        reps.join(shaves, on=DAY_ID, how="inner")
+        .join(other, on=DAY_ID, how="left")
         .with_columns(pl.col("other").fill_null(False))
     )
     known = pl.col("r_site").is_not_null() & pl.col("s_site").is_not_null()
