@@ -305,7 +305,9 @@ SESSION_CODES = ["17000", "17003", "17004", "17110", "17111", "11200", "11201"]
 
 
 def _pairs(ctx: Context) -> pl.LazyFrame:
-    """Every (skin biopsy line, definitive lesion line) pair on one day, DOS >= 2019."""
+    """The (skin biopsy line, definitive lesion line) pairs of one day (DOS >= 2019) that
+    BX-003/BX-004 can report: pairs whose biopsy carries a modifier are kept only when the two
+    sites are the same (``cat`` is null for the others, and both rules skip them)."""
     anat = ctx.ref.modifiers_of("anatomic")
     distinct = ctx.ref.modifiers_of("distinct")
     keep = [*anat, *distinct]
@@ -313,11 +315,25 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
     def mods_in(names: list[str]) -> pl.Expr:
         return pl.col("mods").list.eval(pl.element().filter(pl.element().is_in(names)))
 
+    def anat_text() -> pl.Expr:
+        """The line's anatomic modifiers, sorted and joined ('' for none). Few lines have one:
+        the list sort, costly per row, is skipped for the others."""
+        a = mods_in(anat)
+        return pl.when(a.list.len() == 0).then(pl.lit("")).otherwise(a.list.sort().list.join(" "))
+
     # Self-pay lines are on no payer's claim, so no PTP edit pairs them (as in repair.py).
     insured = pl.col("payer_class").fill_null("unknown") != "self_pay"
-    bx = ctx.lines.filter(
+    bx_lines = ctx.lines.filter(
         pl.col("cpt").is_in(SKIN_BX) & (pl.col("dos") >= BX_START) & insured
-    ).select(
+    )
+    df_lines = ctx.lines.filter(pl.col("cpt").is_in(definitive_codes(ctx)) & insured)
+    # only days with both a biopsy and a definitive procedure make pairs: the list and text
+    # work below runs on those days' lines only
+    bx_lines, df_lines = (
+        bx_lines.join(df_lines.select(DAY_ID), on=DAY_ID, how="semi"),
+        df_lines.join(bx_lines.select(DAY_ID), on=DAY_ID, how="semi"),
+    )
+    bx = bx_lines.select(
         "_file",
         "_row",
         "claim_id",
@@ -328,17 +344,17 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         "units",
         "fee",
         norm_site().alias("b_site"),
-        mods_in(anat).list.sort().list.join(" ").alias("b_anat"),
+        anat_text().alias("b_anat"),
         mods_in(keep).list.join("-").alias("b_mods"),
         (pl.col("m_distinct") | mods_in(anat).list.len().gt(0)).fill_null(False).alias("b_mod"),
         pl.col("mods").list.contains("XE").fill_null(False).alias("b_xe"),
     )
-    df = ctx.lines.filter(pl.col("cpt").is_in(definitive_codes(ctx)) & insured).select(
+    df = df_lines.select(
         DAY_ID,
         pl.col("_row").alias("d_row"),
         pl.col("cpt").alias("d_cpt"),
         norm_site().alias("d_site"),
-        mods_in(anat).list.sort().list.join(" ").alias("d_anat"),
+        anat_text().alias("d_anat"),
         mods_in(distinct).list.first().alias("d_dmod"),
         pl.col("m_distinct").fill_null(False).alias("d_mod"),
         pl.col("mods").list.contains("XE").fill_null(False).alias("d_xe"),
@@ -371,7 +387,7 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         differ.alias("differ"),
         cat.alias("cat"),
         pl.col("frozen").fill_null(False),
-    )
+    ).filter(pl.col("cat").is_not_null())
 
 
 def _per_biopsy(pairs: pl.LazyFrame, cats: list[str]) -> pl.LazyFrame:
@@ -652,14 +668,12 @@ is not flagged, because the modifier may be bypassing an edit against it.
 """,
 )
 def bx_005(ctx: Context) -> pl.LazyFrame:
-    other = (
-        ctx.lines.filter(~pl.col("family").is_in(NO_PAIR_FAMILIES) | pl.col("family").is_null())
-        .select(*DAY_KEY)
-        .unique()
-    )
+    other = ctx.lines.filter(
+        ~pl.col("family").is_in(NO_PAIR_FAMILIES) | pl.col("family").is_null()
+    ).select(DAY_ID)
     hit = ctx.lines.filter(
         pl.col("cpt").is_in(ADDONS) & pl.col("m_distinct") & (pl.col("dos") >= BX_START)
-    ).join(other, on=DAY_KEY, how="anti")
+    ).join(other, on=DAY_ID, how="anti")
     dmods = pl.col("mods").list.eval(
         pl.element().filter(pl.element().is_in(["59", "XE", "XS", "XP", "XU"]))
     )

@@ -212,19 +212,14 @@ def gen_002(ctx: Context) -> pl.LazyFrame:
         .alias("primaries"),
         pl.col("confidence").fill_null("U").str.strip_chars().alias("pair_conf"),
     ).filter(~pl.col("cpt").is_in(list(ADDON_OWNED_BY)) & (pl.col("primaries").list.len() > 0))
-    lines = ctx.lines.join(addons.lazy(), on="cpt", how="inner").filter(_valid_on_dos())
-    per_day = lines.group_by([*DAY_KEY, "cpt"]).agg(
-        pl.col("_file").first(),
-        pl.col("claim_id").first(),
-        pl.col("payer_class").first(),
-        pl.col("_row").sort().alias("addon_rows"),
-        pl.col("units").sum().alias("n"),
-        pl.col("fee").first(),
-        pl.when(pl.col("charge").count() > 0).then(pl.col("charge").sum()).alias("charged"),
-        pl.col("primaries").first(),
-        pl.col("pair_conf").first(),
+    lines = (
+        ctx.lines.filter(pl.col("cpt").is_in(addons["cpt"].to_list()))
+        .join(addons.lazy(), on="cpt", how="inner")
+        .filter(_valid_on_dos())
     )
-    j = per_day.join(ctx.days.select(*DAY_KEY, "cpts"), on=DAY_KEY, how="inner")
+    # 1. the (day, add-on) pairs without a primary: one row each, judged on the day's codes
+    pairs = lines.select(DAY_ID, "cpt", "dos", "primaries").unique(subset=[DAY_ID, "cpt"])
+    j = pairs.join(ctx.days.select(DAY_ID, "cpts"), on=DAY_ID, how="inner")
     has_primary = pl.col("cpts").list.set_intersection(pl.col("primaries")).list.len() > 0
     defer = pl.lit(False)
     for code, (others, _owner) in ADDON_DEFER_IF_DAY_HAS.items():
@@ -232,7 +227,31 @@ def gen_002(ctx: Context) -> pl.LazyFrame:
         defer = defer | ((pl.col("cpt") == code) & day_has)
     for code, (start, _owner) in ADDON_DEFER_BEFORE.items():
         defer = defer | ((pl.col("cpt") == code) & (pl.col("dos") < start))
-    hit = j.filter(~has_primary.fill_null(False) & ~defer.fill_null(False))
+    orphans = (
+        j.with_columns(has_primary.fill_null(False).alias("has_primary"))
+        .filter(~pl.col("has_primary"))
+        # a column, so the deferral checks run on the orphans only
+        .with_columns(defer.fill_null(False).alias("defer"))
+        .filter(~pl.col("defer"))
+        .select(DAY_ID, "cpt")
+    )
+    # 2. the lines of those pairs only
+    hit = (
+        lines.join(orphans, on=[DAY_ID, "cpt"], how="semi")
+        .group_by([DAY_ID, "cpt"])
+        .agg(
+            *day_key_first(),
+            pl.col("_file").first(),
+            pl.col("claim_id").first(),
+            pl.col("payer_class").first(),
+            pl.col("_row").sort().alias("addon_rows"),
+            pl.col("units").sum().alias("n"),
+            pl.col("fee").first(),
+            pl.when(pl.col("charge").count() > 0).then(pl.col("charge").sum()).alias("charged"),
+            pl.col("primaries").first(),
+            pl.col("pair_conf").first(),
+        )
+    )
     first = _lookup("cpt", FIRST_UNIT_PRIMARY)
     plist = pl.col("primaries").list.join("/")
     swap = (
@@ -389,7 +408,8 @@ def gen_003(ctx: Context) -> pl.LazyFrame:
     owned_fam = list(CAP_OWNED_FAMILIES)
     by_line = (pl.col("per") == "line") | (pl.col("mai") == "1")
     lines = (
-        ctx.lines.join(caps.lazy(), on="cpt", how="inner")
+        ctx.lines.filter(pl.col("cpt").is_in(caps["cpt"].to_list()))
+        .join(caps.lazy(), on="cpt", how="inner")
         .filter(_valid_on_dos() & ~pl.col("family").is_in(owned_fam))
         .with_columns(by_line.alias("by_line"))
     )
@@ -411,8 +431,9 @@ def gen_003(ctx: Context) -> pl.LazyFrame:
     )
     day_hits = (
         lines.filter(~pl.col("by_line"))
-        .group_by([*DAY_KEY, "cpt"])
+        .group_by([DAY_ID, "cpt"])
         .agg(
+            *day_key_first(),
             pl.col("_file").first(),
             pl.col("claim_id").first(),
             pl.col("payer_class").first(),
@@ -694,9 +715,12 @@ correction before the claim goes out.
 )
 def gen_005(ctx: Context) -> pl.LazyFrame:
     key = [DAY_ID, "cpt", "mods_key", "units", "site"]
+    # a duplicate needs the same code twice on the day: keep the days that repeat a code
+    # (a cheap test on the day frame), then the lines of those days whose code repeats
+    repeat_days = ctx.days.filter(pl.col("cpts").list.n_unique() < pl.col("n_lines")).select(DAY_ID)
     lines = (
         ctx.lines.filter((pl.col("kind") != "addon").fill_null(True))
-        # a duplicate needs the same code twice on the day: drop the other lines cheaply first
+        .join(repeat_days, on=DAY_ID, how="semi")
         .filter(pl.struct(DAY_ID, "cpt").is_duplicated())
         .filter(
             ~pl.col("mods").list.eval(pl.element().is_in(REPEAT_MODS)).list.any().fill_null(False)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from ..features import DAY_ID, DAY_KEY
+from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from .base import (
     Context,
@@ -104,9 +104,13 @@ X modifier before 2015 is not a valid modifier for that date.
     ),
 )
 def mod_001(ctx: Context) -> pl.LazyFrame:
-    early = _too_early(ctx, X_MODS)
-    both = _has("59") & _has(*X_MODS) & ~early
-    hit = ctx.lines.filter(NOT_SELF_PAY & (both | early))
+    # both cases need an X{EPSU} modifier (flag ``mx``): the list checks run on those lines only
+    hit = (
+        ctx.lines.filter(NOT_SELF_PAY & pl.col("mx"))
+        .with_columns(_too_early(ctx, X_MODS).alias("early"))
+        .filter(pl.col("m59") | pl.col("early"))
+    )
+    early = pl.col("early")
     xm = _mods_text(X_MODS)
     return emit(
         hit,
@@ -171,19 +175,21 @@ codes in codes_em.csv count as E/M-type. Self-pay lines are skipped.
 """,
 )
 def mod_002(ctx: Context) -> pl.LazyFrame:
-    em_codes = ctx.days.select(
-        *DAY_KEY,
+    # a finding needs 59/X{EPSU} (flag ``m_distinct``) or 25: the other checks run on those lines
+    lines = ctx.lines.filter(NOT_SELF_PAY & (pl.col("m_distinct") | pl.col("m25"))).with_columns(
+        (em_type() & (pl.col("m59") | (pl.col("mx") & ~_too_early(ctx, X_MODS)))).alias("on_em"),
+        (~em_type() & pl.col("m25")).alias("misplaced25"),
+    )
+    hit = lines.filter(pl.col("on_em") | pl.col("misplaced25"))
+    em_codes = ctx.days.join(hit.select(DAY_ID), on=DAY_ID, how="semi").select(
+        DAY_ID,
         pl.col("lines")
         .list.eval(line_field("cpt").filter(line_field("is_em")))
         .list.join(" ")
         .alias("day_em"),
     )
-    lines = ctx.lines.filter(NOT_SELF_PAY).join(em_codes, on=DAY_KEY, how="left")
-    is_em = em_type()
-    distinct = _has("59") | (_has(*X_MODS) & ~_too_early(ctx, X_MODS))
-    on_em = is_em & distinct
-    misplaced25 = ~is_em & _has("25")
-    hit = lines.filter(on_em | misplaced25)
+    hit = hit.join(em_codes, on=DAY_ID, how="left")
+    on_em = pl.col("on_em")
     dm = _mods_text(["59", *X_MODS])
     day_em = pl.col("day_em").fill_null("")
     return emit(
@@ -276,35 +282,51 @@ lesions). Days where another procedure is at a different site are not judged.
 def mod_003(ctx: Context) -> pl.LazyFrame:
     anat = ctx.ref.modifiers_of("anatomic")
     xs_ok = ~_too_early(ctx, ["XS"])
-    with_site = NOT_SELF_PAY & pl.col("site").is_not_null() & ~em_type()
-    site_anat = [
-        pl.col("site").str.strip_chars().alias("site_k"),
-        pl.col("mods")
-        .list.eval(pl.element().filter(pl.element().is_in(anat)))
-        .list.sort()
-        .alias("anat"),
-    ]
-    mod_lines = ctx.lines.filter(with_site & (_has("59") | (_has("XS") & xs_ok))).with_columns(
-        site_anat
+    sited = NOT_SELF_PAY & pl.col("site").is_not_null()
+
+    def site_k_of(col: str) -> pl.Expr:
+        return pl.col(col).str.strip_chars()
+
+    def anat_of(col: str) -> pl.Expr:
+        return pl.col(col).list.eval(pl.element().filter(pl.element().is_in(anat))).list.sort()
+
+    site_k = site_k_of("site")
+    site_anat = [site_k.alias("site_k"), anat_of("mods").alias("anat")]
+    # the lines with 59 or XS: the cheap flag ``m_distinct`` first, the list checks on those
+    mod_lines = (
+        ctx.lines.filter(sited & pl.col("m_distinct"))
+        .with_columns((~em_type() & (pl.col("m59") | (_has("XS") & xs_ok))).alias("is_mod"))
+        .filter(pl.col("is_mod"))
     )
-    # the other procedures with a site, on the days of those lines only
+    # Their partners: the other procedures with a site on those days. A finding needs every
+    # partner at the modifier line's own site, so all the day's sited procedures (the modifier
+    # line too, if it is one) share one site: only such days are kept.
     others = (
-        ctx.lines.filter(with_site & is_procedure())
+        ctx.lines.filter(sited & is_procedure())
         .join(mod_lines.select(DAY_ID), on=DAY_ID, how="semi")
+        .with_columns(em_type().alias("em_t"))
+        .filter(~pl.col("em_t"))
+        .filter(site_k.n_unique().over(DAY_ID) == 1)
         .select(
             DAY_ID,
             pl.col("_file").alias("o_file"),
             pl.col("_row").alias("o_row"),
             pl.col("cpt").alias("o_cpt"),
-            *site_anat,
+            pl.col("site").alias("o_site"),
+            pl.col("mods").alias("o_mods"),
             pl.col("dx").alias("o_dx"),
         )
-        .rename({"site_k": "o_site", "anat": "o_anat"})
     )
+    # site and anatomic modifiers compared on the pairs only (the list sort costs per row)
     pairs = (
-        mod_lines.select("_file", "_row", DAY_ID, "site_k", "anat", "dx")
+        mod_lines.select("_file", "_row", DAY_ID, "site", "mods", "dx")
         .join(others, on=DAY_ID, how="inner")
         .filter(~((pl.col("o_file") == pl.col("_file")) & (pl.col("o_row") == pl.col("_row"))))
+        .with_columns(
+            *site_anat,
+            site_k_of("o_site").alias("o_site"),
+            anat_of("o_mods").alias("o_anat"),
+        )
     )
     anat_differs = (
         (pl.col("anat").list.len() > 0)
@@ -326,7 +348,9 @@ def mod_003(ctx: Context) -> pl.LazyFrame:
         )
         .filter(pl.col("all_same"))
     )
-    hit = mod_lines.join(grouped, on=["_file", "_row"], how="inner")
+    hit = mod_lines.join(grouped, on=["_file", "_row"], how="inner").with_columns(
+        site_k.alias("site_k")
+    )
     dm = _mods_text(["59", "XS"])
     return emit(
         hit,
@@ -512,7 +536,11 @@ def mod_005(ctx: Context) -> pl.LazyFrame:
         & pl.col("family").is_in(BENIGN_REMOVAL).fill_null(False)
         & has_dx(symptom)
     )
-    hit = lines.filter(cond | gy_covered)
+    # as columns, so the list checks run on the few GA/GX/GY/GZ lines only
+    hit = lines.with_columns(cond.alias("contra"), gy_covered.alias("gy_covered")).filter(
+        pl.col("contra") | pl.col("gy_covered")
+    )
+    cond = pl.col("contra")
     abn = _mods_text(["GA", "GX", "GY", "GZ"])
     sym_dx = pl.col("dx").list.eval(
         pl.element().filter(pl.any_horizontal([pl.element().str.starts_with(p) for p in symptom]))
@@ -599,22 +627,31 @@ Procedures missing from codes.csv are invisible.
 """,
 )
 def mod_006(ctx: Context) -> pl.LazyFrame:
-    lines = ctx.lines.filter(NOT_SELF_PAY)
-    is_em = em_type()
-    m24 = _has("24")
-    mg = _has("58", "78", "79")
+    # every finding is a line with 24, 58, 78 or 79 (flags ``m24``, ``m_global``)
+    lines = ctx.lines.filter(NOT_SELF_PAY & (pl.col("m24") | pl.col("m_global"))).with_columns(
+        em_type().alias("em_t")
+    )
+    is_em = pl.col("em_t")
+    m24 = pl.col("m24")
+    mg = pl.col("m_global")
     wrong_code = (m24 & ~is_em) | (mg & is_em)
     start = (ctx.first_dos or date(1900, 1, 1)) + timedelta(days=90)
 
     cand = lines.filter(
         ~wrong_code & ((m24 & is_em) | (mg & ~is_em)) & (pl.col("dos") >= start)
     ).select("_file", "_row", "patient_id", "dos", m24.alias("is24"))
-    globals_ = lines.filter(pl.col("global_days").is_in(["010", "090"]).fill_null(False)).select(
-        "patient_id",
-        pl.col("dos").alias("g_dos"),
-        pl.col("_file").alias("g_file"),
-        pl.col("_row").alias("g_row"),
-        pl.col("global_days").alias("g_days"),
+    globals_ = (
+        ctx.lines.filter(
+            NOT_SELF_PAY & pl.col("global_days").is_in(["010", "090"]).fill_null(False)
+        )
+        .join(cand.select("patient_id"), on="patient_id", how="semi")
+        .select(
+            "patient_id",
+            pl.col("dos").alias("g_dos"),
+            pl.col("_file").alias("g_file"),
+            pl.col("_row").alias("g_row"),
+            pl.col("global_days").alias("g_days"),
+        )
     )
     span = (pl.col("dos") - pl.col("g_dos")).dt.total_days()
     limit = pl.when(pl.col("g_days") == "090").then(90).otherwise(10)

@@ -37,9 +37,10 @@ PRE_2019 = ("11100", "11101")
 
 def _patient_days(ctx: Context, keep: pl.Expr) -> pl.LazyFrame:
     """Per patient and date: pathology specimens billed and specimen-producing capacity, for
-    the patient-days matching ``keep`` (an expression on the numbers, codes and date)."""
+    the patient-days with more than one specimen (both PATH rules need that) matching ``keep``
+    (an expression on the numbers, codes and date)."""
     lines = ctx.lines
-    is_path = pl.col("cpt").is_in(SURG_PATH)
+    path_code = pl.col("cpt").is_in(SURG_PATH)
     comp26 = pl.col("mods").list.contains("26").fill_null(False)
     comptc = pl.col("mods").list.contains("TC").fill_null(False)
     per_unit = pl.col("family").is_in(PER_UNIT_FAMILIES) | pl.col("cpt").is_in(PER_UNIT_CODES)
@@ -51,40 +52,61 @@ def _patient_days(ctx: Context, keep: pl.Expr) -> pl.LazyFrame:
         .otherwise(pl.lit(0))
     )
     is_spec = pl.col("cap") > 0
-    is_bx = pl.col("family") == "biopsy"
     units = pl.col("units")
-    # only patient-days with surgical pathology, and only the lines that matter to them
-    path_days = lines.filter(is_path).select(PATIENT_DAY).unique()
-    relevant = (
-        is_path | per_unit | pl.col("cpt").is_in(PER_LINE_CODES) | (pl.col("family") == "mohs")
-    )
-    day_lines = (
-        lines.filter(relevant)
+    p_26, p_tc = units.filter(pl.col("p_26")).sum(), units.filter(pl.col("p_tc")).sum()
+    specimens = units.filter(pl.col("p_global")).sum() + pl.max_horizontal(p_26, p_tc)
+    # only patient-days with more than one surgical pathology specimen (counted from the
+    # pathology lines alone), and only the lines that matter to them
+    path_days = (
+        lines.filter(path_code)
         .select(
             *PATIENT_DAY,
-            "_file",
-            "_row",
-            "claim_id",
-            "provider",
-            "payer_class",
-            "cpt",
-            capacity.alias("cap"),
-            is_path.alias("is_path"),
-            (is_path & ~comp26 & ~comptc).alias("p_global"),
-            (is_path & comp26).alias("p_26"),
-            (is_path & comptc).alias("p_tc"),
-            is_bx.alias("is_bx"),
-            (pl.col("family") == "mohs").alias("is_mohs"),
-            units,
-            pl.col("charge"),
+            "units",
+            (~comp26 & ~comptc).alias("p_global"),
+            comp26.alias("p_26"),
+            comptc.alias("p_tc"),
         )
-        .join(path_days, on=PATIENT_DAY, how="semi")
+        .group_by(PATIENT_DAY)
+        .agg(specimens.alias("specimens"))
+        .filter(pl.col("specimens") > 1)
+        .select(PATIENT_DAY)
     )
+    relevant = (
+        path_code | per_unit | pl.col("cpt").is_in(PER_LINE_CODES) | (pl.col("family") == "mohs")
+    )
+
+    def day_lines(keys: pl.LazyFrame) -> pl.LazyFrame:
+        """The lines that matter on the patient-days in ``keys``, with per-line numbers."""
+        return (
+            lines.filter(relevant)
+            .join(keys, on=PATIENT_DAY, how="semi")
+            .select(
+                *PATIENT_DAY,
+                "_file",
+                "_row",
+                "claim_id",
+                "provider",
+                "payer_class",
+                "cpt",
+                capacity.alias("cap"),
+                path_code.alias("is_path"),
+                (path_code & ~comp26 & ~comptc).alias("p_global"),
+                (path_code & comp26).alias("p_26"),
+                (path_code & comptc).alias("p_tc"),
+                (pl.col("family") == "biopsy").alias("is_bx"),
+                (pl.col("family") == "mohs").alias("is_mohs"),
+                units,
+                pl.col("charge"),
+            )
+        )
+
     is_path = pl.col("is_path")
     is_bx = pl.col("is_bx")
     # 1. the numbers, then the patient-days that matter; 2. only for those, the codes and rows
+    # (their lines are selected again: cheaper than keeping every patient-day's lines)
     numbers = (
-        day_lines.group_by(PATIENT_DAY)
+        day_lines(path_days)
+        .group_by(PATIENT_DAY)
         .agg(
             pl.col("_file").first(),
             pl.col("claim_id").filter(is_path).first().alias("claim_id"),
@@ -106,7 +128,7 @@ def _patient_days(ctx: Context, keep: pl.Expr) -> pl.LazyFrame:
         .filter(keep)
     )
     listed = (
-        day_lines.join(numbers.select(PATIENT_DAY), on=PATIENT_DAY, how="semi")
+        day_lines(numbers.select(PATIENT_DAY))
         .group_by(PATIENT_DAY)
         .agg(
             pl.col("cpt")

@@ -11,7 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from ..features import DAY_KEY
+from ..features import DAY_ID, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import Context, all_dx_in, emit, has_dx, msg, rows_of, rule
 from .biopsy import code_units, compare_text, join_plus, money_dir
@@ -75,7 +75,7 @@ def tag_001(ctx: Context) -> pl.LazyFrame:
     cap = pl.when(pl.col("cpt") == "11200").then(15).otherwise(10)
     counts = (
         ctx.lines.filter(pl.col("cpt").is_in(["11200", "11201"]))
-        .group_by(DAY_KEY)
+        .group_by(DAY_ID)
         .agg(
             pl.col("lesion_count").max().alias("n_max"),
             pl.col("lesion_count").sum().alias("n_sum"),
@@ -88,7 +88,7 @@ def tag_001(ctx: Context) -> pl.LazyFrame:
             ).alias("per_line_ok"),
         )
     )
-    d = ctx.days.filter(u200 >= 1).join(counts, on=DAY_KEY, how="left")
+    d = ctx.days.filter(u200 >= 1).join(counts, on=DAY_ID, how="left")
     known = pl.col("n_known").fill_null(False)
     e_max = addon_blocks(pl.col("n_max"))
     e_sum = pl.when(pl.col("per_line_ok")).then(addon_blocks(pl.col("n_sum"))).otherwise(e_max)
@@ -168,6 +168,7 @@ def tag_001(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     title="Skin tags coded as benign-lesion destruction",
     level="line",
+    scope=("destruction_benign",),  # the flagged 17110/17111 line is one
     flags="""
 17110 or 17111 (DOS from 2007-01-01) whose only lesion diagnosis is L91.8 (acrochordon /
 skin tag); symptom (R, L29, L08.9) and status (Z) codes may accompany it.
@@ -198,11 +199,15 @@ rarely destroyed in dermatology.
 )
 def tag_002(ctx: Context) -> pl.LazyFrame:
     f200, f201 = ctx.fee("11200"), ctx.fee("11201")
-    hit = ctx.lines.filter(
-        pl.col("cpt").is_in(["17110", "17111"])
-        & (pl.col("dos") >= BENIGN_ONLY_FROM)
-        & tag_only_dx(ctx)
-    ).with_columns(addon_blocks(pl.col("lesion_count")).fill_null(0).alias("k"))
+    hit = (
+        ctx.lines.filter(
+            pl.col("cpt").is_in(["17110", "17111"]) & (pl.col("dos") >= BENIGN_ONLY_FROM)
+        )
+        # the list work on those lines only (a column, so the filters are not merged)
+        .with_columns(tag_only_dx(ctx).alias("tag_only"))
+        .filter(pl.col("tag_only"))
+        .with_columns(addon_blocks(pl.col("lesion_count")).fill_null(0).alias("k"))
+    )
     k = pl.col("k")
     billed = pl.col("fee") * pl.col("units")
     fix = f200 + k * f201
@@ -272,25 +277,36 @@ destruction needs no modifier).
 )
 def tag_003(ctx: Context) -> pl.LazyFrame:
     mods = [*ctx.ref.modifiers_of("distinct"), *ctx.ref.modifiers_of("anatomic")]
-    tagonly = tag_only_dx(ctx)
     dest_primary = pl.col("cpt").is_in(["17000", "17110"])
-    lines = ctx.lines.filter(
-        pl.col("cpt").is_in(["11200", "11201", "17000", "17003", "17110"])
-        & (pl.col("dos") >= BENIGN_ONLY_FROM)
-        # self-pay lines (e.g. cosmetic tag removal) are on no payer's claim: no edit applies
-        & (pl.col("payer_class").fill_null("unknown") != "self_pay")
-    ).with_columns(
-        pl.col("mods").list.eval(pl.element().is_in(mods)).list.any().fill_null(False).alias("m"),
+    # only the days with 11200 can fire: keep their lines before the list and group work
+    tag_days = ctx.lines.filter(pl.col("cpt") == "11200").select(DAY_ID)
+    lines = (
+        ctx.lines.filter(
+            pl.col("cpt").is_in(["11200", "11201", "17000", "17003", "17110"])
+            & (pl.col("dos") >= BENIGN_ONLY_FROM)
+            # self-pay lines (e.g. cosmetic tag removal) are on no payer's claim: no edit applies
+            & (pl.col("payer_class").fill_null("unknown") != "self_pay")
+        )
+        .join(tag_days, on=DAY_ID, how="semi")
+        .with_columns(
+            pl.col("mods")
+            .list.eval(pl.element().is_in(mods))
+            .list.any()
+            .fill_null(False)
+            .alias("m"),
+            (dest_primary & ~((pl.col("cpt") == "17110") & tag_only_dx(ctx))).alias("real_dest"),
+        )
     )
     g = (
-        lines.group_by(DAY_KEY)
+        lines.group_by(DAY_ID)
         .agg(
+            *day_key_first(),
             pl.col("_file").first(),
             pl.col("claim_id").first(),
             pl.col("payer_class").first(),
             pl.col("_row").sort().alias("r"),
             pl.col("units").filter(pl.col("cpt") == "11200").sum().alias("u200"),
-            (dest_primary & ~((pl.col("cpt") == "17110") & tagonly)).any().alias("real_dest"),
+            pl.col("real_dest").any(),
             pl.col("cpt")
             .filter(dest_primary)
             .unique(maintain_order=True)
