@@ -24,6 +24,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,18 @@ def auto_partitions_if_large(paths: list[str]) -> int:
 
 
 def split(paths: list[Path], n: int, out: Path, overrides: dict[str, Any] | None) -> list[FileInfo]:
+    # the provenance hashes are computed in a thread beside the row counts and the split
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashes = pool.map(sha256_of, paths)
+        infos = _split(paths, n, out, overrides)
+        for info, sha in zip(infos, hashes, strict=True):
+            info.sha256 = sha
+    return infos
+
+
+def _split(
+    paths: list[Path], n: int, out: Path, overrides: dict[str, Any] | None
+) -> list[FileInfo]:
     infos: list[FileInfo] = []
     frames = []
     patient_col: str | None = None
@@ -122,7 +135,7 @@ def split(paths: list[Path], n: int, out: Path, overrides: dict[str, Any] | None
             FileInfo(
                 p.name,
                 str(p),
-                sha256_of(p),
+                "",  # sha256, filled in by split()
                 "parquet" if p.suffix.lower() in PARQUET_EXT else "csv",
                 rows,
                 None,
