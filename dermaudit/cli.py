@@ -319,11 +319,6 @@ def scan(
         logger=logger,
         partitions=int(cfg.get("partitions", partitions, 0)),
     )
-    if html is not None and result.stats.get("partitions"):
-        raise UsageError(
-            "--html needs the lines in memory, but this scan was partitioned; "
-            "write JSON (-f json) or scan with --partitions 1 on a machine with enough memory"
-        )
     tri = triage(
         result.findings,
         since=since_d,

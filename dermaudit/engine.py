@@ -31,6 +31,9 @@ class ScanResult:
     stats: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     triage: Any = None  # dermaudit.triage.Triage, set by the CLI after the rules
+    # additive line counts for the report (report.summary.line_aggregates): set by a
+    # partitioned scan (the sum over its partitions); None = computed from ingested.lines
+    line_aggs: dict[str, pl.DataFrame] | None = field(default=None, repr=False)
     # report.summary.summarize's inputs (compared by identity) and result
     summary_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = field(default=None, repr=False)
 

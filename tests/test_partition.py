@@ -54,3 +54,39 @@ def test_provider_rules_add_statistics_across_partitions(tmp_path: Path) -> None
     f = res.findings.filter(pl.col("rule") == "EM-002")
     assert f.height == 1
     assert "25 of 25" in f["message"][0]
+
+
+def test_partitioned_report_has_the_in_memory_figures(tmp_path: Path) -> None:
+    """The summary behind the console, the JSON and the HTML report (provider scorecards,
+    months, severities, dollars) is the same whether the scan was partitioned or not, and a
+    partitioned scan writes the HTML report."""
+    from dermaudit.report.html import render_html
+    from dermaudit.report.summary import summarize
+
+    r = ref()
+    whole = scan_paths([str(SAMPLE)])
+    parts = partition.run_partitioned(
+        [str(SAMPLE)],
+        r,
+        engine.select_rules(),
+        partitions=3,
+        payer_rules=r.payer_rules,
+        workdir=tmp_path,
+    )
+    a, b = summarize(whole), summarize(parts)
+    assert a["by_provider"] and a["by_month"]
+    assert a == b
+    html = render_html(parts)
+    for p in a["by_provider"]:
+        assert p["provider"] in html
+    assert 'id="providers"' in html and 'id="trends"' in html
+
+
+def test_cli_writes_the_html_report_of_a_partitioned_scan(tmp_path: Path) -> None:
+    from .test_cli import cli
+
+    out = tmp_path / "report.html"
+    r = cli("scan", str(SAMPLE), "--partitions", "2", "--html", str(out), "--fail-on", "never")
+    assert r.returncode == 0, r.stderr
+    text = out.read_text("utf-8")
+    assert 'id="providers"' in text and "<svg" in text

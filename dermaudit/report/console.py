@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 from rich.console import Console
 from rich.panel import Panel
@@ -112,8 +114,9 @@ def render(result: ScanResult, console: Console, top: int = 10) -> None:
         console.print("[bold]Rules skipped[/]")
         for rid, why in s["rules_skipped"].items():
             console.print(f"  {rid}: {why}")
+    first_s, last_s = result.stats.get("first_dos"), result.stats.get("last_dos")
     for w in result.ref.stale_warnings(
-        result.ingested.lines["dos"].min(),  # type: ignore[arg-type]
-        result.ingested.lines["dos"].max(),  # type: ignore[arg-type]
+        date.fromisoformat(first_s) if first_s else None,
+        date.fromisoformat(last_s) if last_s else None,
     ):
         console.print(f"[yellow]reference data may be stale:[/] {w}")

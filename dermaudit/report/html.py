@@ -490,10 +490,10 @@ def build_context(
         }
         for r in dq_rows.iter_rows(named=True)
     ]
-    lines = ing.lines
+    first_s, last_s = result.stats.get("first_dos"), result.stats.get("last_dos")
     stale = (
-        result.ref.stale_warnings(lines["dos"].min(), lines["dos"].max())  # type: ignore[arg-type]
-        if lines.height
+        result.ref.stale_warnings(date.fromisoformat(first_s), date.fromisoformat(last_s))
+        if first_s and last_s
         else []
     )
     tri = getattr(result, "triage", None)

@@ -13,7 +13,8 @@ finding with direction ``none`` is information only (``amount`` keeps every amou
 ``amount_at_risk`` only the three directions).
 
 Provider scorecards are computed from the canonical charge lines
-(``result.ingested.lines``), vectorised in Polars:
+(``result.ingested.lines``, or on a partitioned scan the sums of each partition's
+``line_aggregates``), vectorised in Polars:
 
 * encounters: distinct (patient, date of service, rendering provider) days;
 * E/M levels: office E/M services (units) by code (established 99211-99215, new 99202-99205);
@@ -249,11 +250,18 @@ def _line_features(lines: pl.DataFrame, ref: RefData) -> pl.LazyFrame:
     )
 
 
-def provider_scorecards(result: ScanResult) -> list[dict[str, Any]]:
-    lines = result.ingested.lines
+def line_aggregates(lines: pl.DataFrame, ref: RefData) -> dict[str, pl.DataFrame]:
+    """The additive counts the report needs from the charge lines: per provider (encounters,
+    procedure days, E/M services by code, procedure lines with 59/X, Mohs units) and per month
+    (encounters). A partitioned scan computes them per partition and adds them up with
+    ``merge_line_aggregates``: a partition holds whole patients, so no day is counted twice."""
+    month = pl.col("dos").dt.strftime("%Y-%m").alias("month")
     if lines.height == 0:
-        return []
-    feat = _line_features(lines, result.ref)
+        return {
+            "provider": pl.DataFrame(schema={"provider": pl.String}),
+            "month": pl.DataFrame(schema={"month": pl.String, "encounters": pl.UInt32}),
+        }
+    feat = _line_features(lines, ref)
     days = feat.group_by(DAY_KEY).agg(
         pl.col("minor").any().alias("proc_day"),
         (pl.col("is_em") & pl.col("m25")).any().alias("em25_day"),
@@ -279,6 +287,34 @@ def provider_scorecards(result: ScanResult) -> list[dict[str, Any]]:
         (pl.col("procedure") & (pl.col("m59") | pl.col("mx"))).sum().alias("procedure_lines_59x"),
         *[pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in MOHS_CODES],
     )
+    per_month = days.group_by(month).agg(pl.len().alias("encounters"))
+    d, e, ln, mo = pl.collect_all([per_day, per_em, per_line, per_month], engine=COLLECT_ENGINE)
+    table = d.join(e, on="provider", how="left").join(ln, on="provider", how="left")
+    return {"provider": table, "month": mo}
+
+
+def merge_line_aggregates(parts: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """Add up the ``line_aggregates`` of several partitions."""
+    out: dict[str, pl.DataFrame] = {}
+    for key, col in (("provider", "provider"), ("month", "month")):
+        df = pl.concat([p[key] for p in parts], how="diagonal_relaxed")
+        nums = [c for c, t in df.schema.items() if c != col and t.is_numeric()]
+        out[key] = df.group_by(col).agg(pl.col(c).sum() for c in nums)
+    return out
+
+
+def _line_aggs(result: ScanResult) -> dict[str, pl.DataFrame]:
+    if result.line_aggs is not None:  # a partitioned scan: the sums over its partitions
+        return result.line_aggs
+    return line_aggregates(result.ingested.lines, result.ref)
+
+
+def provider_scorecards(
+    result: ScanResult, aggs: dict[str, pl.DataFrame] | None = None
+) -> list[dict[str, Any]]:
+    counts = (aggs or _line_aggs(result))["provider"]
+    if counts.height == 0:
+        return []
     f = result.findings.filter(~pl.col("rule").str.starts_with("DQ"))
     per_f = (
         f.lazy()
@@ -292,13 +328,8 @@ def provider_scorecards(result: ScanResult) -> list[dict[str, Any]]:
             *[(pl.col("severity") == str(s)).sum().alias(f"sev_{s}") for s in SEVERITY_ORDER],
         )
     )
-    frames = pl.collect_all([per_day, per_em, per_line, per_f], engine=COLLECT_ENGINE)
-    table = (
-        frames[0]
-        .join(frames[1], on="provider", how="left")
-        .join(frames[2], on="provider", how="left")
-        .join(frames[3], on="provider", how="left")
-        .sort("provider")
+    table = counts.join(per_f.collect(engine=COLLECT_ENGINE), on="provider", how="left").sort(
+        "provider"
     )
     out: list[dict[str, Any]] = []
     for r in table.iter_rows(named=True):
@@ -357,12 +388,14 @@ def provider_scorecards(result: ScanResult) -> list[dict[str, Any]]:
 # ---- time, payer, annualisation ------------------------------------------------------
 
 
-def by_month(result: ScanResult) -> list[dict[str, Any]]:
-    lines = result.ingested.lines
-    if lines.height == 0:
+def by_month(
+    result: ScanResult, aggs: dict[str, pl.DataFrame] | None = None
+) -> list[dict[str, Any]]:
+    first_s, last_s = result.stats.get("first_dos"), result.stats.get("last_dos")
+    if not first_s or not last_s:
         return []
     month = pl.col("dos").dt.strftime("%Y-%m").alias("month")
-    enc = lines.lazy().select(*DAY_KEY).unique().group_by(month).agg(pl.len().alias("encounters"))
+    encf = (aggs or _line_aggs(result))["month"]
     f = result.findings.filter(~pl.col("rule").str.starts_with("DQ") & pl.col("dos").is_not_null())
     fin = (
         f.lazy()
@@ -376,10 +409,9 @@ def by_month(result: ScanResult) -> list[dict[str, Any]]:
             ],
         )
     )
-    encf, finf = pl.collect_all([enc, fin], engine=COLLECT_ENGINE)
+    finf = fin.collect(engine=COLLECT_ENGINE)
     # every calendar month from the first to the last, so the axis has no gaps
-    first, last = lines["dos"].min(), lines["dos"].max()
-    assert isinstance(first, date) and isinstance(last, date)
+    first, last = date.fromisoformat(first_s), date.fromisoformat(last_s)
     months = pl.date_range(first.replace(day=1), last.replace(day=1), "1mo", eager=True)
     frame = (
         pl.DataFrame({"month": months.dt.strftime("%Y-%m")})
@@ -554,7 +586,8 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
     benches = {k: b for k in SCORECARD_BENCHMARKS if (b := benchmark(ref, k)) is not None}
     mpop = mpop_benchmarks(ref)
     mpop_fam = mpop_stage_benchmarks(mpop)
-    providers = provider_scorecards(result)
+    aggs = _line_aggs(result)
+    providers = provider_scorecards(result, aggs)
     for p in providers:
         for fam in ("hn", "tal"):
             e = mpop_fam.get(fam)
@@ -594,7 +627,7 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
         "by_provider": providers,
         "practice_level": practice_level,
         "findings_undated": int(problems.filter(pl.col("dos").is_null()).height),
-        "by_month": by_month(result),
+        "by_month": by_month(result, aggs),
         "by_payer_class": by_payer_class(result),
         "benchmarks": benches,
         "benchmarks_mpop2021": mpop,
