@@ -179,7 +179,7 @@ def run_partitioned(
     try:
         infos = split(files, n, tmp, overrides)
         parts = sorted(d for d in tmp.iterdir() if d.is_dir())
-        findings: list[pl.DataFrame] = []
+        findings: list[Path] = []
         stats: list[dict[str, Any]] = []
         pstats: dict[str, list[pl.DataFrame]] = {}
         line_aggs: list[dict[str, pl.DataFrame]] = []  # the report's line counts
@@ -202,7 +202,11 @@ def run_partitioned(
             del frame, sframe, raw
             res = engine.run(ing, ref, rules, include_dq=include_dq, provider_stats=pstats)
             line_aggs.append(line_aggregates(ing.lines, ref))
-            findings.append(res.findings)
+            # spilled to disk: 100M lines give 1.5M findings, which held in memory as one frame
+            # per partition (and again while merging) pushed the peak past 4 GiB
+            spill = tmp / f"findings-{i:05d}.parquet"
+            res.findings.write_parquet(spill)
+            findings.append(spill)
             stats.append(res.stats)
             notes.extend(x for x in ing.notes if x not in notes)
             present = ing.present if present is None else present & ing.present
@@ -212,10 +216,11 @@ def run_partitioned(
             if progress:
                 progress(i + 1, len(parts), done_rows)
         prov = engine.judge_provider_rules(ref, rules, pstats, present or set())
-        merged = (
-            pl.concat([*findings, prov], how="vertical_relaxed") if findings else empty_findings()
+        merged = engine.sort_findings(
+            pl.concat([*(pl.read_parquet(f) for f in findings), prov], how="vertical_relaxed")
+            if findings
+            else empty_findings()
         )
-        merged = engine.sort_findings(merged)
         total = sum(f.rows for f in infos)
         audited = sum(s["rows_audited"] for s in stats)
         payer: dict[str, int] = {}

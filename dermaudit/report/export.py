@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import polars as pl
 
@@ -51,31 +51,25 @@ def findings_records(df: pl.DataFrame) -> list[dict[str, Any]]:
     return _for_json(df).to_dicts()
 
 
-def findings_json(df: pl.DataFrame) -> str:
-    """The findings as a JSON array of objects, written by Polars (no Python object per
-    finding: 150k findings take 0.2 s instead of 8 s)."""
-    return _for_json(df).write_json()
-
-
-def findings_ndjson(df: pl.DataFrame) -> str:
-    return _for_json(df).write_ndjson() if df.height else ""
-
-
 class _Splice:
-    """A placeholder in the JSON document for a findings array written by Polars."""
+    """Placeholders in the JSON document for findings arrays that Polars writes straight into
+    the output (no Python object per finding, no second copy of the text in memory: 150k
+    findings take 0.2 s instead of 8 s)."""
 
     def __init__(self) -> None:
-        self.parts: dict[str, str] = {}
+        self.frames: dict[str, pl.DataFrame] = {}
 
     def __call__(self, df: pl.DataFrame) -> str:
-        key = f"\x00findings-{len(self.parts)}\x00"
-        self.parts[json.dumps(key)] = findings_json(df)
+        key = f"\x00findings-{len(self.frames)}\x00"
+        self.frames[json.dumps(key)] = _for_json(df)
         return key
 
-    def fill(self, text: str) -> str:
-        for key, arr in self.parts.items():
-            text = text.replace(key, arr, 1)
-        return text
+    def write(self, text: str, fh: IO[bytes]) -> None:
+        for key, df in self.frames.items():
+            head, text = text.split(key, 1)
+            fh.write(head.encode("utf-8"))
+            df.write_json(cast(io.IOBase, fh))  # the stub wants IOBase; any binary file works
+        fh.write(text.encode("utf-8"))
 
 
 def _iso(v: Any) -> date | None:
@@ -126,28 +120,33 @@ def to_json_obj(
 
 
 def write(result: ScanResult, fmt: str, dest: Path | None, findings: pl.DataFrame) -> str | None:
-    """Write findings in ``fmt``; returns text when ``dest`` is None (stdout)."""
-    if fmt == "json":
-        splice = _Splice()
-        obj = to_json_obj(result, findings, records=splice)
-        text = splice.fill(json.dumps(obj, indent=2, default=str, ensure_ascii=False)) + "\n"
-    elif fmt == "jsonl":
-        text = findings_ndjson(findings)
-    elif fmt == "csv":
-        flat = findings.with_columns(
-            pl.col("rows").cast(pl.List(pl.String)).list.join(" ").alias("rows")
-        )
-        buf = io.StringIO()
-        flat.write_csv(buf)
-        text = buf.getvalue()
-    elif fmt == "parquet":
+    """Write findings in ``fmt`` to ``dest`` (streamed into the file); returns the text when
+    ``dest`` is None (stdout)."""
+    if fmt == "parquet":
         if dest is None:
             raise ValueError("parquet output needs --output FILE")
         findings.write_parquet(dest)
         return None
-    else:
+    if fmt not in ("json", "jsonl", "csv"):
         raise ValueError(fmt)
     if dest is None:
-        return text
-    dest.write_text(text, encoding="utf-8")
+        buf = io.BytesIO()
+        _write_text_format(result, fmt, findings, buf)
+        return buf.getvalue().decode("utf-8")
+    with dest.open("wb") as fh:
+        _write_text_format(result, fmt, findings, fh)
     return None
+
+
+def _write_text_format(result: ScanResult, fmt: str, findings: pl.DataFrame, fh: IO[bytes]) -> None:
+    if fmt == "json":
+        splice = _Splice()
+        obj = to_json_obj(result, findings, records=splice)
+        splice.write(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n", fh)
+    elif fmt == "jsonl":
+        if findings.height:
+            _for_json(findings).write_ndjson(fh)
+    else:
+        findings.with_columns(
+            pl.col("rows").cast(pl.List(pl.String)).list.join(" ").alias("rows")
+        ).write_csv(fh)
