@@ -79,8 +79,14 @@ def recall(findings_path: Path, lab: pl.DataFrame) -> dict[str, Any]:
         .collect()
     )
     lr = lab.explode("rows").rename({"rows": "row"})
-    found = lr.join(fr, on=["rule", "file", "row"], how="semi").select("lid").unique().height
-    return {"seeded": lab.height, "found": found, "recall": round(found / lab.height, 4)}
+    hit = lr.join(fr, on=["rule", "file", "row"], how="semi").select("lid").unique()
+    missed = lab.join(hit, on="lid", how="anti").group_by("rule").len().sort("len", descending=True)
+    return {
+        "seeded": lab.height,
+        "found": hit.height,
+        "recall": round(hit.height / lab.height, 4),
+        "missed_by_rule": dict(missed.iter_rows()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
