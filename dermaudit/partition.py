@@ -6,9 +6,10 @@ plan:
 
 1. one streaming pass over the input (CSV or Parquet files, a folder or a glob) adds the source
    file and row number to every line and writes it to ``N`` temporary Parquet partitions keyed
-   by ``hash(patient) % N`` (``LazyFrame.sink_parquet`` with ``PartitionBy`` and small row groups: bounded memory);
-2. each partition is read, normalised and audited on its own; its findings are kept and its
-   memory released;
+   by ``hash(patient) % N`` (``LazyFrame.sink_parquet`` with ``PartitionBy`` and small row
+   groups: bounded memory);
+2. each partition is read, normalised and audited on its own; its findings are written to a
+   temporary Parquet file and its memory released;
 3. provider-level rules run on additive per-provider statistics that each partition returns,
    summed across partitions before the thresholds are applied (see ``Rule.stats``);
 4. counts (rows, encounters, patients, date range, payer classes) and the report's line counts
