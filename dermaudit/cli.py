@@ -511,6 +511,7 @@ def rules_cmd(
                 "title": r.title,
                 "level": r.level,
                 "requires": list(r.requires),
+                "scope": list(r.scope),
                 "docs": r.doc(),
             }
             for r in rows
@@ -550,6 +551,9 @@ def rule_cmd(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. DEST-002
         f"level {r.level}" + (f" · needs {', '.join(r.requires)}" if r.requires else ""),
         "",
     ]
+    if r.scope:
+        unit = "patients" if r.level == "history" else "days"
+        md += [f"Runs on the {unit} with a line of: {', '.join(r.scope)}.", ""]
     for k, v in r.doc().items():
         md += [f"## {k}", "", v, ""]
     make_console().print(Markdown("\n".join(md)))

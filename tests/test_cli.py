@@ -119,11 +119,13 @@ def test_table_output_mentions_mapping_and_rules(charges: Path) -> None:
 
 def test_rules_and_rule_commands() -> None:
     r = cli("rules", "--format", "json")
-    ids = [x["id"] for x in json.loads(r.stdout)]
-    assert "DEST-002" in ids and "MOHS-001" in ids
+    rules = {x["id"]: x for x in json.loads(r.stdout)}
+    assert "DEST-002" in rules and "MOHS-001" in rules
+    assert rules["MOHS-001"]["scope"] == ["mohs"] and rules["EM-001"]["scope"] == []
     r = cli("rule", "mohs-001")
     assert r.returncode == 0
     assert "Why it matters" in r.stdout and "Source" in r.stdout
+    assert "Runs on the days with a line of: mohs." in r.stdout
 
 
 def test_inspect(charges: Path) -> None:
