@@ -12,7 +12,7 @@ import polars as pl
 
 from . import rules as _rules  # noqa: F401  (imports register every rule)
 from .errors import UsageError
-from .features import DAY_ID, build_days, enrich_lines
+from .features import DAY_ID, build_days, enrich_lines, line_counts
 from .ingest import Ingested
 from .model import FINDINGS_SCHEMA, SEVERITY_ORDER, Severity, empty_findings
 from .refdata import RefData
@@ -31,9 +31,9 @@ class ScanResult:
     stats: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     triage: Any = None  # dermaudit.triage.Triage, set by the CLI after the rules
-    # additive line counts for the report (report.summary.line_aggregates): set by a
-    # partitioned scan (the sum over its partitions); None = computed from ingested.lines
-    line_aggs: dict[str, pl.DataFrame] | None = field(default=None, repr=False)
+    # additive line counts for the report (features.line_counts; on a partitioned scan the
+    # sums over the partitions)
+    line_counts: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
     # report.summary.summarize's inputs (compared by identity) and result
     summary_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = field(default=None, repr=False)
 
@@ -162,6 +162,7 @@ def run(
         "payer_classes": dict(lines.group_by("payer_class").len().sort("payer_class").iter_rows()),
         "charges": round(float(lines["charge"].sum() or 0.0), 2),
     }
+    counts = line_counts(lines)
     timings["total"] = time.perf_counter() - t0
     return ScanResult(
         findings=findings,
@@ -171,6 +172,7 @@ def run(
         rules_skipped=skipped,
         stats=stats,
         timings=timings,
+        line_counts=counts,
     )
 
 

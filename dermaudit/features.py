@@ -31,7 +31,11 @@ def day_key_first() -> list[pl.Expr]:
 
 
 DISTINCT_MODS = ["59", "XE", "XS", "XP", "XU"]
-EM_OFFICE = [f"992{n:02d}" for n in (2, 3, 4, 5, 11, 12, 13, 14, 15)]
+EM_NEW = ["99202", "99203", "99204", "99205"]
+EM_ESTABLISHED = ["99211", "99212", "99213", "99214", "99215"]
+EM_OFFICE = EM_NEW + EM_ESTABLISHED
+MOHS_CODES = ["17311", "17312", "17313", "17314", "17315"]
+PROCEDURE_GLOBALS = ["000", "010", "090", "ZZZ"]  # as MOD-004 counts procedure lines
 
 
 def mod_flag(mod: str | list[str]) -> pl.Expr:
@@ -170,3 +174,57 @@ def unit_sums(
     sums = np.bincount(cells, weights=idx["units"].to_numpy(), minlength=n_days * k)
     table = np.rint(sums).astype(np.int64).reshape(n_days, k)
     return [pl.Series(f"{prefix}{v}", table[:, i]) for i, v in enumerate(values)]
+
+
+def line_counts(lines: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The additive counts the report needs from the enriched lines: per provider (encounters,
+    procedure days, E/M services by code, procedure lines with 59/X, Mohs units) and per month
+    (encounters). A partitioned scan adds up those of its partitions (``merge_line_counts``): a
+    partition holds whole patients, so no day is counted twice."""
+    if lines.height == 0:
+        return {
+            "provider": pl.DataFrame(schema={"provider": pl.String}),
+            "month": pl.DataFrame(schema={"month": pl.String, "encounters": pl.UInt32}),
+        }
+    minor = pl.col("global_days").is_in(["000", "010"]).fill_null(False)
+    procedure = pl.col("global_days").is_in(PROCEDURE_GLOBALS).fill_null(False)
+    lf = lines.lazy()
+    days = lf.group_by(DAY_ID).agg(
+        pl.col("provider").first(),
+        pl.col("dos").first().dt.strftime("%Y-%m").alias("month"),
+        minor.any().alias("proc_day"),
+        (pl.col("is_em") & pl.col("m25")).any().alias("em25_day"),
+    )
+    per_day = days.group_by("provider").agg(
+        pl.len().alias("encounters"),
+        pl.col("proc_day").sum().alias("procedure_days"),
+        (pl.col("proc_day") & pl.col("em25_day")).sum().alias("procedure_days_em25"),
+    )
+    em = lf.filter(pl.col("is_em")).join(days.select(DAY_ID, "proc_day"), on=DAY_ID, how="left")
+    per_em = em.group_by("provider").agg(
+        pl.col("units").sum().alias("em_services"),
+        pl.col("units").filter(pl.col("proc_day")).sum().alias("em_services_same_day_procedure"),
+        *[pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"n_{c}") for c in EM_OFFICE],
+    )
+    per_line = lf.group_by("provider").agg(
+        pl.len().alias("lines"),
+        procedure.sum().alias("procedure_lines"),
+        (procedure & pl.col("m59")).sum().alias("procedure_lines_59"),
+        (procedure & pl.col("mx")).sum().alias("procedure_lines_x"),
+        (procedure & (pl.col("m59") | pl.col("mx"))).sum().alias("procedure_lines_59x"),
+        *[pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in MOHS_CODES],
+    )
+    per_month = days.group_by("month").agg(pl.len().alias("encounters"))
+    d, e, ln, mo = pl.collect_all([per_day, per_em, per_line, per_month], engine="in-memory")
+    table = d.join(e, on="provider", how="left").join(ln, on="provider", how="left")
+    return {"provider": table, "month": mo}
+
+
+def merge_line_counts(parts: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """Add up the ``line_counts`` of several partitions."""
+    out: dict[str, pl.DataFrame] = {}
+    for key in ("provider", "month"):
+        df = pl.concat([p[key] for p in parts], how="diagonal_relaxed")
+        nums = [c for c, t in df.schema.items() if c != key and t.is_numeric()]
+        out[key] = df.group_by(key).agg(pl.col(c).sum() for c in nums)
+    return out

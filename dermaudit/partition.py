@@ -13,7 +13,7 @@ plan:
 3. provider-level rules run on additive per-provider statistics that each partition returns,
    summed across partitions before the thresholds are applied (see ``Rule.stats``);
 4. counts (rows, encounters, patients, date range, payer classes) and the report's line counts
-   (provider scorecards, encounters per month: ``report.summary.line_aggregates``) are merged,
+   (provider scorecards, encounters per month: ``features.line_counts``) are merged,
    so the HTML report of a partitioned scan has the same figures as an in-memory one.
 
 On a distributed engine the same plan maps one to one: step 1 is a shuffle by patient hash
@@ -36,6 +36,7 @@ import polars as pl
 
 from . import engine
 from .errors import InputError
+from .features import line_counts, merge_line_counts
 from .ingest import FileInfo, Ingested, check_columns, load_raw
 from .ingest.readers import (
     CSV_EXT,
@@ -49,7 +50,6 @@ from .ingest.readers import (
 )
 from .model import empty_findings
 from .refdata import RefData
-from .report.summary import line_aggregates, merge_line_aggregates
 from .rules.base import Rule
 
 # Measured: an in-memory scan of 1M lines with the whole catalogue peaks near 2.7 GB, so
@@ -188,7 +188,7 @@ def run_partitioned(
         findings: list[Path] = []
         stats: list[dict[str, Any]] = []
         pstats: dict[str, list[pl.DataFrame]] = {}
-        line_aggs: list[dict[str, pl.DataFrame]] = []  # the report's line counts
+        counts: list[dict[str, pl.DataFrame]] = []  # the report's line counts
         notes: list[str] = []
         present: set[str] | None = None
         skipped: dict[str, str] = {}
@@ -207,7 +207,7 @@ def run_partitioned(
             )
             del frame, sframe, raw
             res = engine.run(ing, ref, rules, include_dq=include_dq, provider_stats=pstats)
-            line_aggs.append(line_aggregates(ing.lines, ref))
+            counts.append(res.line_counts)
             # spilled to disk: 100M lines give 1.5M findings, which held in memory as one frame
             # per partition (and again while merging) pushed the peak past 4 GiB
             spill = tmp / f"findings-{i:05d}.parquet"
@@ -264,7 +264,7 @@ def run_partitioned(
             rules_run=run_ids,
             rules_skipped=skipped,
             stats=merged_stats,
-            line_aggs=merge_line_aggregates(line_aggs) if line_aggs else None,
+            line_counts=merge_line_counts(counts) if counts else line_counts(empty_lines),
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

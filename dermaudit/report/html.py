@@ -28,12 +28,13 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, S
 from markupsafe import Markup
 
 from ..engine import ScanResult
+from ..features import EM_ESTABLISHED, EM_NEW
 from ..ingest import DQ_RULES
 from ..model import SEVERITY_ORDER
 from ..rules.base import FAMILIES, RULES
 from . import charts
 from .sampling import draw_sample, stratum_counts
-from .summary import EM_ESTABLISHED, EM_NEW, is_dq, rule_title, summarize
+from .summary import is_dq, rule_title, summarize
 
 TABLE_CAP = 5000
 AT_RISK_DIRECTIONS = ["over", "under", "either"]

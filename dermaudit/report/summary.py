@@ -13,8 +13,8 @@ finding with direction ``none`` is information only (``amount`` keeps every amou
 ``amount_at_risk`` only the three directions).
 
 Provider scorecards are computed from the canonical charge lines
-(``result.ingested.lines``, or on a partitioned scan the sums of each partition's
-``line_aggregates``), vectorised in Polars:
+(``features.line_counts``, computed by the engine; on a partitioned scan the sums over the
+partitions), vectorised in Polars:
 
 * encounters: distinct (patient, date of service, rendering provider) days;
 * E/M levels: office E/M services (units) by code (established 99211-99215, new 99202-99205);
@@ -39,18 +39,12 @@ import polars as pl
 
 from .. import __version__
 from ..engine import COLLECT_ENGINE, ScanResult
+from ..features import DAY_KEY, EM_ESTABLISHED, EM_NEW, MOHS_CODES
 from ..ingest import DQ_RULES
 from ..model import SEVERITY_ORDER
 from ..refdata import RefData
 from ..rules.base import RULES
 
-EM_ESTABLISHED = ["99211", "99212", "99213", "99214", "99215"]
-EM_NEW = ["99202", "99203", "99204", "99205"]
-EM_CODES = EM_NEW + EM_ESTABLISHED
-X_MODS = ["XE", "XS", "XP", "XU"]
-MOHS_CODES = ["17311", "17312", "17313", "17314", "17315"]
-PROCEDURE_GLOBALS = ["000", "010", "090", "ZZZ"]  # as MOD-004 counts procedure lines
-DAY_KEY = ["patient_id", "dos", "provider"]
 MONEY_DIRECTIONS = ("over", "under", "either")
 MONEY_DIRECTIONS_AT_RISK = MONEY_DIRECTIONS
 DAYS_PER_YEAR = 365
@@ -231,88 +225,8 @@ def mpop_band(value: float | None, stages: dict[str, float]) -> str | None:
 # ---- provider scorecards -------------------------------------------------------------
 
 
-def _line_features(lines: pl.DataFrame, ref: RefData) -> pl.LazyFrame:
-    codes = ref.codes.select(pl.col("code").alias("cpt"), pl.col("global_days"))
-    mods = pl.col("mods").fill_null(pl.lit([], pl.List(pl.String)))
-    return (
-        lines.lazy()
-        .select("patient_id", "dos", "provider", "cpt", "mods", "units")
-        .join(codes.lazy(), on="cpt", how="left")
-        .with_columns(
-            pl.col("cpt").is_in(EM_CODES).alias("is_em"),
-            mods.list.contains("25").alias("m25"),
-            mods.list.contains("59").alias("m59"),
-            mods.list.eval(pl.element().is_in(X_MODS)).list.any().fill_null(False).alias("mx"),
-            pl.col("global_days").is_in(["000", "010"]).fill_null(False).alias("minor"),
-            pl.col("global_days").is_in(PROCEDURE_GLOBALS).fill_null(False).alias("procedure"),
-            pl.col("units").fill_null(1).alias("units"),
-        )
-    )
-
-
-def line_aggregates(lines: pl.DataFrame, ref: RefData) -> dict[str, pl.DataFrame]:
-    """The additive counts the report needs from the charge lines: per provider (encounters,
-    procedure days, E/M services by code, procedure lines with 59/X, Mohs units) and per month
-    (encounters). A partitioned scan computes them per partition and adds them up with
-    ``merge_line_aggregates``: a partition holds whole patients, so no day is counted twice."""
-    month = pl.col("dos").dt.strftime("%Y-%m").alias("month")
-    if lines.height == 0:
-        return {
-            "provider": pl.DataFrame(schema={"provider": pl.String}),
-            "month": pl.DataFrame(schema={"month": pl.String, "encounters": pl.UInt32}),
-        }
-    feat = _line_features(lines, ref)
-    days = feat.group_by(DAY_KEY).agg(
-        pl.col("minor").any().alias("proc_day"),
-        (pl.col("is_em") & pl.col("m25")).any().alias("em25_day"),
-    )
-    per_day = days.group_by("provider").agg(
-        pl.len().alias("encounters"),
-        pl.col("proc_day").sum().alias("procedure_days"),
-        (pl.col("proc_day") & pl.col("em25_day")).sum().alias("procedure_days_em25"),
-    )
-    em = feat.filter(pl.col("is_em")).join(
-        days.select(*DAY_KEY, "proc_day"), on=DAY_KEY, how="left"
-    )
-    per_em = em.group_by("provider").agg(
-        pl.col("units").sum().alias("em_services"),
-        pl.col("units").filter(pl.col("proc_day")).sum().alias("em_services_same_day_procedure"),
-        *[pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"n_{c}") for c in EM_CODES],
-    )
-    per_line = feat.group_by("provider").agg(
-        pl.len().alias("lines"),
-        pl.col("procedure").sum().alias("procedure_lines"),
-        (pl.col("procedure") & pl.col("m59")).sum().alias("procedure_lines_59"),
-        (pl.col("procedure") & pl.col("mx")).sum().alias("procedure_lines_x"),
-        (pl.col("procedure") & (pl.col("m59") | pl.col("mx"))).sum().alias("procedure_lines_59x"),
-        *[pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in MOHS_CODES],
-    )
-    per_month = days.group_by(month).agg(pl.len().alias("encounters"))
-    d, e, ln, mo = pl.collect_all([per_day, per_em, per_line, per_month], engine=COLLECT_ENGINE)
-    table = d.join(e, on="provider", how="left").join(ln, on="provider", how="left")
-    return {"provider": table, "month": mo}
-
-
-def merge_line_aggregates(parts: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
-    """Add up the ``line_aggregates`` of several partitions."""
-    out: dict[str, pl.DataFrame] = {}
-    for key, col in (("provider", "provider"), ("month", "month")):
-        df = pl.concat([p[key] for p in parts], how="diagonal_relaxed")
-        nums = [c for c, t in df.schema.items() if c != col and t.is_numeric()]
-        out[key] = df.group_by(col).agg(pl.col(c).sum() for c in nums)
-    return out
-
-
-def _line_aggs(result: ScanResult) -> dict[str, pl.DataFrame]:
-    if result.line_aggs is not None:  # a partitioned scan: the sums over its partitions
-        return result.line_aggs
-    return line_aggregates(result.ingested.lines, result.ref)
-
-
-def provider_scorecards(
-    result: ScanResult, aggs: dict[str, pl.DataFrame] | None = None
-) -> list[dict[str, Any]]:
-    counts = (aggs or _line_aggs(result))["provider"]
+def provider_scorecards(result: ScanResult) -> list[dict[str, Any]]:
+    counts = result.line_counts["provider"]
     if counts.height == 0:
         return []
     f = result.findings.filter(~pl.col("rule").str.starts_with("DQ"))
@@ -388,14 +302,12 @@ def provider_scorecards(
 # ---- time, payer, annualisation ------------------------------------------------------
 
 
-def by_month(
-    result: ScanResult, aggs: dict[str, pl.DataFrame] | None = None
-) -> list[dict[str, Any]]:
+def by_month(result: ScanResult) -> list[dict[str, Any]]:
     first_s, last_s = result.stats.get("first_dos"), result.stats.get("last_dos")
     if not first_s or not last_s:
         return []
     month = pl.col("dos").dt.strftime("%Y-%m").alias("month")
-    encf = (aggs or _line_aggs(result))["month"]
+    encf = result.line_counts["month"]
     f = result.findings.filter(~pl.col("rule").str.starts_with("DQ") & pl.col("dos").is_not_null())
     fin = (
         f.lazy()
@@ -586,8 +498,7 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
     benches = {k: b for k in SCORECARD_BENCHMARKS if (b := benchmark(ref, k)) is not None}
     mpop = mpop_benchmarks(ref)
     mpop_fam = mpop_stage_benchmarks(mpop)
-    aggs = _line_aggs(result)
-    providers = provider_scorecards(result, aggs)
+    providers = provider_scorecards(result)
     for p in providers:
         for fam in ("hn", "tal"):
             e = mpop_fam.get(fam)
@@ -627,7 +538,7 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
         "by_provider": providers,
         "practice_level": practice_level,
         "findings_undated": int(problems.filter(pl.col("dos").is_null()).height),
-        "by_month": by_month(result, aggs),
+        "by_month": by_month(result),
         "by_payer_class": by_payer_class(result),
         "benchmarks": benches,
         "benchmarks_mpop2021": mpop,
