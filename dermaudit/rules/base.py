@@ -36,6 +36,21 @@ FAMILIES = {
 
 LEVELS = ("line", "day", "history", "provider")
 
+# ---- vocabulary shared by the rule modules ---------------------------------------------------
+
+ICD10_START = date(2015, 10, 1)  # ICD-10-CM replaced ICD-9-CM for DOS from this date (§7, P)
+MEDICARE = ["medicare_ffs", "medicare_advantage"]
+SURG_PATH = ("88302", "88304", "88305", "88307", "88309")  # surgical pathology levels
+# icd10_groups.csv groups of malignant and in-situ neoplasms
+MALIGNANT_GROUPS = (
+    "MAL_MELANOMA",
+    "MAL_MERKEL",
+    "MAL_OTHER_SKIN",
+    "MAL_OTHER",
+    "INSITU_MELANOMA",
+    "INSITU_CARCINOMA",
+)
+
 
 @dataclass
 class Context:

@@ -11,18 +11,9 @@ import polars as pl
 
 from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
-from .base import Context, all_dx_in, emit, has_dx, line_rows, msg, rule
+from .base import MALIGNANT_GROUPS, MEDICARE, Context, all_dx_in, emit, has_dx, line_rows, msg, rule
 
-ABN_MODS = ["GY", "GX", "GA", "GZ"]
-GUARD_GROUPS = (
-    "PREMALIGNANT",
-    "MAL_MELANOMA",
-    "MAL_MERKEL",
-    "MAL_OTHER_SKIN",
-    "MAL_OTHER",
-    "INSITU_MELANOMA",
-    "INSITU_CARCINOMA",
-)
+GUARD_GROUPS = ("PREMALIGNANT", *MALIGNANT_GROUPS)
 INSURED = ["medicare_ffs", "medicare_advantage", "medicaid", "commercial"]
 
 
@@ -173,7 +164,7 @@ def cos_002(ctx: Context) -> pl.LazyFrame:
         .unique()
     )
     medicare = pl.col("payer_class") == "medicare_ffs"
-    abn = pl.col("mods").list.eval(pl.element().is_in(ABN_MODS)).list.any()
+    abn = pl.col("m_abn")  # GA/GX/GY/GZ (features.enrich_lines)
     hit = j.join(supported, on=["_file", "_row"], how="anti").filter(
         ~has_dx(guard, "all_dx") & ~(medicare & abn)
     )
@@ -211,7 +202,6 @@ def cos_002(ctx: Context) -> pl.LazyFrame:
 # ---- COS-003 ----------------------------------------------------------------------------
 
 COS003_FAMILIES = ("skin_tag", "shave", "excision_benign", "destruction_benign")
-MEDICARE = ["medicare_ffs", "medicare_advantage"]
 # Groups whose diagnosis on the line documents an LCD indication.
 SUPPORT_GROUPS = (
     "SYMPTOM_SUPPORT",

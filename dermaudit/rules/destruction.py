@@ -28,7 +28,18 @@ import polars as pl
 
 from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
-from .base import Context, any_prefix, emit, has_dx, line_field, msg, rows_of, rule
+from .base import (
+    ICD10_START,
+    MALIGNANT_GROUPS,
+    Context,
+    any_prefix,
+    emit,
+    has_dx,
+    line_field,
+    msg,
+    rows_of,
+    rule,
+)
 
 RAC_0121 = (
     "CMS Recovery Audit Contractor approved topic 0121, 'Excessive Units of Destruction of "
@@ -41,7 +52,6 @@ FAMILY_2007 = (
 )
 
 D2007 = date(2007, 1, 1)
-ICD10_START = date(2015, 10, 1)
 
 PM = ("17000", "17003", "17004")
 BENIGN_SESSION = ("17110", "17111")
@@ -51,14 +61,6 @@ MALIGNANT_DEST = (
     "17280", "17281", "17282", "17283", "17284", "17286",
 )  # fmt: skip
 
-MALIGNANT_GROUPS = (
-    "MAL_MELANOMA",
-    "MAL_MERKEL",
-    "MAL_OTHER_SKIN",
-    "MAL_OTHER",
-    "INSITU_MELANOMA",
-    "INSITU_CARCINOMA",
-)
 BENIGN_GROUPS = (
     "WARTS",
     "SEB_K",

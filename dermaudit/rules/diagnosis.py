@@ -18,9 +18,7 @@ import polars as pl
 from .. import icd10
 from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, has_dx, line_rows, msg, rule
-
-ICD10_START = date(2015, 10, 1)  # ICD-10-CM replaced ICD-9-CM for DOS from this date
+from .base import ICD10_START, Context, emit, has_dx, line_rows, msg, rule
 
 # ---- shared helpers ----------------------------------------------------------------------
 

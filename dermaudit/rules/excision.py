@@ -13,13 +13,11 @@ Same-site pairing and the Mohs guard are described in repair.py.
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 
 from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
-from .base import Context, any_prefix, emit, has_dx, msg, rule
+from .base import ICD10_START, MALIGNANT_GROUPS, Context, any_prefix, emit, has_dx, msg, rule
 from .repair import (
     LINE_KEY,
     MOHS_CODES,
@@ -47,15 +45,6 @@ from .repair import (
     with_status,
 )
 
-ICD10_START = date(2015, 10, 1)  # ICD-10-CM replaced ICD-9-CM (derm_rules.md §7, P)
-MALIGNANT_GROUPS = (
-    "MAL_MELANOMA",
-    "MAL_MERKEL",
-    "MAL_OTHER_SKIN",
-    "MAL_OTHER",
-    "INSITU_MELANOMA",
-    "INSITU_CARCINOMA",
-)
 GROUP_WORDS = {
     "A": "trunk/arms/legs",
     "B": "scalp/neck/hands/feet/genitalia",

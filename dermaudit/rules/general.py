@@ -18,10 +18,9 @@ import polars as pl
 
 from ..features import DAY_ID, DAY_KEY, EM_OFFICE, day_key_first
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, line_rows, msg, rule
+from .base import MEDICARE, Context, emit, line_rows, msg, rule
 
 REPEAT_MODS = ["76", "77", "59", "XE", "XS", "XP", "XU"]
-MEDICARE = ["medicare_ffs", "medicare_advantage"]
 
 
 def _valid_on_dos() -> pl.Expr:

@@ -22,6 +22,9 @@ import polars as pl
 from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
 from .base import (
+    ICD10_START,
+    MALIGNANT_GROUPS,
+    SURG_PATH,
     Context,
     emit,
     has_dx,
@@ -33,11 +36,10 @@ from .base import (
     rows_where,
     rule,
 )
-from .destruction import ICD10_START, MALIGNANT_GROUPS, dx_text, line_fee_sum
+from .destruction import dx_text, line_fee_sum
 
 MOHS = ("17311", "17312", "17313", "17314", "17315")
 MOHS_STAGES = ("17311", "17312", "17313", "17314")
-SURG_PATH = ("88302", "88304", "88305", "88307", "88309")
 OTHER_FAMILY = {"17311": "17313", "17312": "17314", "17313": "17311", "17314": "17312"}
 SPECIMEN_FAMILIES = ("biopsy", "shave", "excision_benign", "excision_malignant")
 MIN_PROVIDER_CASES = 20

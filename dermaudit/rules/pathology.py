@@ -15,11 +15,10 @@ from __future__ import annotations
 import polars as pl
 
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, rule
+from .base import SURG_PATH, Context, emit, msg, rule
 from .biopsy import BX_START, TECHNIQUES, usd
 
 PATIENT_DAY = ["patient_id", "dos"]
-SURG_PATH = ("88302", "88304", "88305", "88307", "88309")
 # Families whose every unit can yield a specimen; session codes count one per line.
 PER_UNIT_FAMILIES = (
     "biopsy",

@@ -12,9 +12,8 @@ import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, provider_keys, provider_stats, rule
+from .base import MEDICARE, Context, emit, msg, provider_keys, provider_stats, rule
 
-MEDICARE = ["medicare_ffs", "medicare_advantage"]
 # G2211 was bundled (status B, no payment) before 2024-01-01 (CMS PFS RVU files, P).
 NOT_PAYABLE_BEFORE: dict[str, date] = {"G2211": date(2024, 1, 1)}
 
