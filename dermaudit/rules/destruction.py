@@ -178,6 +178,25 @@ def signed_money(signed: pl.Expr) -> pl.Expr:
     )
 
 
+def signed_outcome(
+    signed: pl.Expr,
+    unsure: pl.Expr | None = None,
+    billed: pl.Expr | None = None,
+    unsure_severity: str = "review",
+) -> dict[str, pl.Expr]:
+    """``amount``, ``severity`` and ``money`` of a finding whose dollar gap ``signed`` (billed
+    minus correct) is positive when over-billed: the gap, revenue when under-billed and
+    compliance otherwise. Where ``unsure`` holds, the billed amount in either direction with
+    ``unsure_severity``."""
+    amount, money = signed.abs(), signed_money(signed)
+    severity = pl.when(signed < -0.005).then(pl.lit("revenue")).otherwise(pl.lit("compliance"))
+    if unsure is not None and billed is not None:
+        amount = pl.when(unsure).then(billed).otherwise(amount)
+        severity = pl.when(unsure).then(pl.lit(unsure_severity)).otherwise(severity)
+        money = pl.when(unsure).then(pl.lit("either")).otherwise(money)
+    return {"amount": amount, "severity": severity, "money": money}
+
+
 def ak_billing(lesions: pl.Expr) -> pl.Expr:
     """The compliant premalignant codes for a lesion count, as text."""
     return (
@@ -601,13 +620,7 @@ def dest_004(ctx: Context) -> pl.LazyFrame:
             what,
         ),
         suggestion=suggestion,
-        amount=pl.when(review).then(pl.col("billed")).otherwise(signed.abs()),
-        severity=pl.when(review)
-        .then(pl.lit("review"))
-        .when(signed < -0.005)
-        .then(pl.lit("revenue"))
-        .otherwise(pl.lit("compliance")),
-        money=pl.when(review).then(pl.lit("either")).otherwise(signed_money(signed)),
+        **signed_outcome(signed, unsure=review, billed=pl.col("billed")),
     )
 
 
@@ -692,11 +705,7 @@ def dest_005(ctx: Context) -> pl.LazyFrame:
                 billed_txt,
             )
         ),
-        amount=pl.when(unknown).then(billed).otherwise(signed.abs()),
-        severity=pl.when(~unknown & (signed < -0.005))
-        .then(pl.lit("revenue"))
-        .otherwise(pl.lit("compliance")),
-        money=pl.when(unknown).then(pl.lit("either")).otherwise(signed_money(signed)),
+        **signed_outcome(signed, unsure=unknown, billed=billed, unsure_severity="compliance"),
     )
 
 
@@ -903,13 +912,7 @@ def dest_007(ctx: Context) -> pl.LazyFrame:
                 " (no diagnosis supports it)",
             )
         ),
-        amount=pl.when(review).then(pl.col("billed")).otherwise(signed.abs()),
-        severity=pl.when(review)
-        .then(pl.lit("review"))
-        .when(signed < -0.005)
-        .then(pl.lit("revenue"))
-        .otherwise(pl.lit("compliance")),
-        money=pl.when(review).then(pl.lit("either")).otherwise(signed_money(signed)),
+        **signed_outcome(signed, unsure=review, billed=pl.col("billed")),
     )
 
 
@@ -1025,9 +1028,7 @@ def dest_008(ctx: Context) -> pl.LazyFrame:
             pl.col("exp_grp"),
             ", lesion diameter band)",
         ),
-        amount=signed.abs(),
-        severity=pl.when(signed < -0.005).then(pl.lit("revenue")).otherwise(pl.lit("compliance")),
-        money=signed_money(signed),
+        **signed_outcome(signed),
     )
 
 
