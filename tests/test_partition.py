@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from dermaudit import engine, partition
 
@@ -13,8 +14,13 @@ from .helpers import ref, scan_paths
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "charges.parquet"
 
 
-def test_partitioned_scan_equals_in_memory_scan(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def sample_both_ways(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[engine.ScanResult, engine.ScanResult, Path]:
+    """The sample scanned in memory and in 3 partitions (and the partitions' work dir)."""
     r = ref()
+    work = tmp_path_factory.mktemp("parts")
     whole = scan_paths([str(SAMPLE)])
     parts = partition.run_partitioned(
         [str(SAMPLE)],
@@ -22,8 +28,15 @@ def test_partitioned_scan_equals_in_memory_scan(tmp_path: Path) -> None:
         engine.select_rules(),
         partitions=3,
         payer_rules=r.payer_rules,
-        workdir=tmp_path,
+        workdir=work,
     )
+    return whole, parts, work
+
+
+def test_partitioned_scan_equals_in_memory_scan(
+    sample_both_ways: tuple[engine.ScanResult, engine.ScanResult, Path],
+) -> None:
+    whole, parts, work = sample_both_ways
     assert parts.stats["partitions"] == 3
     key = ["rule", "file", "rows", "codes", "message", "amount"]
     skipped = set(parts.rules_skipped)
@@ -36,7 +49,7 @@ def test_partitioned_scan_equals_in_memory_scan(tmp_path: Path) -> None:
     assert a.filter(pl.col("rule") == "REV-001").height > 0
     for k in ("rows", "encounters", "patients", "first_dos", "last_dos", "payer_classes"):
         assert parts.stats[k] == whole.stats[k], k
-    assert not list(tmp_path.iterdir())  # temporary partitions are removed
+    assert not list(work.iterdir())  # temporary partitions are removed
 
 
 def test_provider_rules_add_statistics_across_partitions(tmp_path: Path) -> None:
@@ -56,23 +69,16 @@ def test_provider_rules_add_statistics_across_partitions(tmp_path: Path) -> None
     assert "25 of 25" in f["message"][0]
 
 
-def test_partitioned_report_has_the_in_memory_figures(tmp_path: Path) -> None:
+def test_partitioned_report_has_the_in_memory_figures(
+    sample_both_ways: tuple[engine.ScanResult, engine.ScanResult, Path],
+) -> None:
     """The summary behind the console, the JSON and the HTML report (provider scorecards,
     months, severities, dollars) is the same whether the scan was partitioned or not, and a
     partitioned scan writes the HTML report."""
     from dermaudit.report.html import render_html
     from dermaudit.report.summary import summarize
 
-    r = ref()
-    whole = scan_paths([str(SAMPLE)])
-    parts = partition.run_partitioned(
-        [str(SAMPLE)],
-        r,
-        engine.select_rules(),
-        partitions=3,
-        payer_rules=r.payer_rules,
-        workdir=tmp_path,
-    )
+    whole, parts, _ = sample_both_ways
     a, b = summarize(whole), summarize(parts)
     assert a["by_provider"] and a["by_month"]
     assert a == b
