@@ -135,14 +135,13 @@ def _split(
         col = mapping.single["patient_id"]
         if patient_col is None:
             patient_col = col
-        rows = int(lf.select(pl.len()).collect().item())
         infos.append(
             FileInfo(
                 p.name,
                 str(p),
                 "",  # sha256, filled in by split()
                 "parquet" if p.suffix.lower() in PARQUET_EXT else "csv",
-                rows,
+                0,  # rows, counted from the partitions below
                 None,
                 None,
                 mapping.as_dict(),
@@ -162,6 +161,24 @@ def _split(
         # the default size held 5.3 GB at 100M lines; 16k-row groups keep the pass near 1 GB
         row_group_size=ROW_GROUP_ROWS,
     )
+    # rows per input from the partitions (their row numbers), not from a second pass over it
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        written = sorted(out.rglob("*.parquet"))
+        last = (
+            pl.scan_parquet(written, hive_partitioning=False)
+            .group_by("__file")
+            .agg(pl.col("__row").max())
+            .collect()
+            if written
+            else pl.DataFrame()
+        )
+        rows = dict(last.iter_rows())
+        for info in infos:
+            info.rows = int(rows.get(info.name) or 0)
+    else:  # two inputs share a file name: count each on its own
+        for p, info in zip(paths, infos, strict=True):
+            info.rows = int(_scan(p).select(pl.len()).collect().item())
     return infos
 
 

@@ -96,3 +96,26 @@ def test_cli_writes_the_html_report_of_a_partitioned_scan(tmp_path: Path) -> Non
     assert r.returncode == 0, r.stderr
     text = out.read_text("utf-8")
     assert 'id="providers"' in text and "<svg" in text
+
+
+def test_rows_per_input_file_are_counted(tmp_path: Path) -> None:
+    """Rows per input come from the partitions; inputs that share a file name, or hold only a
+    header, are counted too."""
+    head = "patient_id,dos,provider,cpt,units\n"
+    (tmp_path / "sub").mkdir()
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "sub" / "a.csv"
+    a.write_text(head + "P1,2025-03-04,A,17000,1\nP2,2025-03-04,A,17000,1\n")
+    b.write_text(head)
+    c.write_text(head + "P3,2025-03-04,A,17000,1\n")
+    r = ref()
+    for paths, want in (([a, b], [2, 0]), ([a, c], [2, 1]), ([b], [0])):
+        res = partition.run_partitioned(
+            [str(p) for p in paths],
+            r,
+            engine.select_rules(["DEST"]),
+            partitions=2,
+            payer_rules=r.payer_rules,
+            workdir=tmp_path,
+        )
+        assert [f.rows for f in res.ingested.files] == want
+        assert res.stats["rows"] == sum(want)
