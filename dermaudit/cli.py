@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
-import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +16,7 @@ import polars as pl
 import typer
 
 from . import __version__
-from .errors import DermauditError, InputError, UsageError
+from .errors import DermauditError, Interrupted, UsageError
 
 app = typer.Typer(
     name="dermaudit",
@@ -43,138 +45,17 @@ class Level(StrEnum):
     never = "never"
 
 
-def _split(values: list[str] | None) -> list[str]:
+def _split(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
     out: list[str] = []
-    for v in values or []:
+    for v in values:
         out.extend(x.strip() for x in v.split(",") if x.strip())
     return out
 
 
-def _payer_map(path: Path | None) -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
-    if path is None:
-        return [], {}
-    from .model import PAYER_CLASSES
-
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise UsageError(f"payer map {path} not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"payer map {path} is not valid TOML: {exc}") from exc
-    exact = {str(k): str(v) for k, v in data.get("payers", {}).items()}
-    rules = [(str(r["class"]), [str(m).lower() for m in r["match"]]) for r in data.get("rule", [])]
-    for cls in [*exact.values(), *(c for c, _ in rules)]:
-        if cls not in PAYER_CLASSES:
-            raise UsageError(
-                f"payer map {path}: unknown payer class {cls!r}; "
-                f"use one of {', '.join(PAYER_CLASSES)}"
-            )
-    return rules, exact
-
-
 def _progress_enabled(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty() and os.environ.get("CI") is None
-
-
-def load_and_run(
-    paths: list[str],
-    columns: Path | None,
-    payer_map: Path | None,
-    select: list[str],
-    ignore: list[str],
-    ruleset: list[Path] | None,
-    quiet: bool = True,
-    column_table: dict[str, str | list[str]] | None = None,
-    payer_table: dict[str, str] | None = None,
-    logger: Any = None,
-    partitions: int = 0,
-) -> Any:
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from . import engine, ingest
-    from .ingest.columns import load_mapping_file
-    from .refdata import load_refdata
-
-    log = logger or (lambda _m: None)
-    overrides = dict(column_table or {})
-    if columns:
-        overrides.update(load_mapping_file(columns))
-    rules_sel = engine.select_rules(select, ignore)
-    ref = load_refdata(ruleset)
-    p_rules, p_exact = _payer_map(payer_map)
-    p_exact = {**(payer_table or {}), **p_exact}
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        transient=True,
-        disable=not _progress_enabled(quiet),
-        console=Console(stderr=True),
-    )
-    from . import partition
-
-    n_parts = partitions if partitions > 0 else partition.auto_partitions_if_large(paths)
-    if n_parts > 1:
-        from rich.progress import BarColumn, MofNCompleteColumn
-
-        bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            transient=True,
-            disable=not _progress_enabled(quiet),
-            console=Console(stderr=True),
-        )
-        with bar:
-            task = bar.add_task("partitions", total=n_parts)
-
-            def tick(done: int, total: int, rows: int) -> None:
-                bar.update(
-                    task, completed=done, total=total, description=f"{rows:,} rows, partitions"
-                )
-                log(f"partition {done}/{total} done ({rows} rows)")
-
-            log(f"larger-than-memory plan: {n_parts} patient-hash partitions")
-            result = partition.run_partitioned(
-                paths,
-                ref,
-                rules_sel,
-                partitions=n_parts,
-                overrides=overrides or None,
-                payer_rules=p_rules + ref.payer_rules,
-                payer_exact=p_exact,
-                include_dq=not any(i.upper().startswith("DQ") for i in ignore),
-                progress=tick,
-            )
-        log(f"{result.findings.height} findings from {n_parts} partitions")
-        return result
-    with progress:
-        t = progress.add_task(f"reading {len(paths)} input(s)", total=3)
-        ing = ingest.load(
-            paths,
-            overrides=overrides or None,
-            payer_rules=p_rules + ref.payer_rules,
-            payer_exact=p_exact,
-        )
-        log(f"read {len(ing.files)} file(s), {ing.rows_total} rows ({ing.rows_excluded} excluded)")
-        progress.update(t, advance=1, description=f"{ing.rows_total:,} rows read; running rules")
-        result = engine.run(
-            ing, ref, rules_sel, include_dq=not any(i.upper().startswith("DQ") for i in ignore)
-        )
-        log(
-            f"{len(result.rules_run)} rules run, {len(result.rules_skipped)} skipped, "
-            f"{result.findings.height} findings in {result.timings.get('total', 0):.2f}s"
-        )
-        progress.update(t, advance=2, description="done")
-    return result
-
-
-def _iso(value: Any) -> Any:
-    from datetime import date as _date
-
-    return _date.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _log_fn(enabled: bool) -> Any:
@@ -189,17 +70,58 @@ def _log_fn(enabled: bool) -> Any:
     return log
 
 
+def _given(ctx: typer.Context, name: str) -> bool:
+    """The user set this option on the command line (so it wins over dermaudit.toml)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """A Rich progress bar on stderr (only on a terminal) fed by the library's callback."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        disable=not enabled,
+        console=Console(stderr=True),
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _date_opt(value: str | None, name: str) -> Any:
+    from datetime import date as _date
+
+    if value is None:
+        return None
+    try:
+        return _date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise UsageError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from exc
+
+
 @app.command()
 def scan(
+    ctx: typer.Context,
     paths: Annotated[
         list[str], typer.Argument(help="Charge files (CSV, Parquet, Excel), folders or globs.")
     ],
-    format: Annotated[
-        Fmt | None, typer.Option("--format", "-f", help="Output format [default: table].")
-    ] = None,
+    format: Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")] = Fmt.table,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Write to FILE ('-' = stdout).")
-    ] = None,
+        str, typer.Option("--output", "-o", help="Write to FILE ('-' = stdout).")
+    ] = "-",
     columns: Annotated[
         Path | None, typer.Option(help="TOML column map overriding detection.")
     ] = None,
@@ -207,15 +129,14 @@ def scan(
         Path | None, typer.Option(help="TOML payer-name -> payer-class map.")
     ] = None,
     select: Annotated[
-        list[str] | None, typer.Option(help="Rule ids or family prefixes to run.")
+        list[str] | None, typer.Option(help="Rule ids or family prefixes to run (ALL: every rule).")
     ] = None,
     ignore: Annotated[
         list[str] | None, typer.Option(help="Rule ids or family prefixes to skip.")
     ] = None,
     fail_on: Annotated[
-        Level | None,
-        typer.Option(help="Exit 1 when a finding is at or above this severity [default: review]."),
-    ] = None,
+        Level, typer.Option(help="Exit 1 when a finding is at or above this severity.")
+    ] = Level.review,
     ruleset: Annotated[
         list[Path] | None, typer.Option(help="Extra ruleset folder(s) layered over the defaults.")
     ] = None,
@@ -223,17 +144,16 @@ def scan(
         Path | None, typer.Option(help="Also write the HTML audit report here.")
     ] = None,
     redact: Annotated[
-        bool | None,
+        bool,
         typer.Option(
-            "--redact/--no-redact", help="Replace patient and claim ids with salted hashes."
+            "--redact/--no-redact",
+            help="Replace patient and claim ids with pseudonyms in every output.",
         ),
-    ] = None,
+    ] = False,
     quiet: Annotated[
-        bool | None, typer.Option("--quiet/--no-quiet", "-q", help="Only a one-line summary.")
-    ] = None,
-    top: Annotated[
-        int | None, typer.Option(help="Top findings shown in the console [default: 10].")
-    ] = None,
+        bool, typer.Option("--quiet/--no-quiet", "-q", help="Only a one-line summary.")
+    ] = False,
+    top: Annotated[int, typer.Option(min=0, help="Top findings shown in the console.")] = 10,
     baseline: Annotated[
         Path | None, typer.Option(help="Previous JSON output: report only new findings.")
     ] = None,
@@ -247,17 +167,19 @@ def scan(
         ),
     ] = None,
     log: Annotated[
-        bool | None, typer.Option("--log/--no-log", help="Timestamped progress lines on stderr.")
-    ] = None,
+        bool, typer.Option("--log/--no-log", help="Timestamped progress lines on stderr.")
+    ] = False,
     partitions: Annotated[
-        int | None,
+        int,
         typer.Option(
+            min=0,
             help="Patient-hash partitions for data larger than memory "
-            "(0 = automatic above 1.5M lines, 1 = in memory)."
+            "(0 = automatic above 1.5M lines, 1 = in memory).",
         ),
-    ] = None,
+    ] = 0,
     config: Annotated[
-        Path | None, typer.Option(help="Config file [default: ./dermaudit.toml if present].")
+        Path | None,
+        typer.Option(help="Config file.", show_default="./dermaudit.toml if present"),
     ] = None,
 ) -> None:
     """Audit charge files and report findings.
@@ -270,116 +192,65 @@ def scan(
 
       dermaudit scan today.csv --baseline yesterday.json --suppressions waivers.toml -q
     """
-    from datetime import date as _date
-
-    from rich.console import Console
-
-    from .config import find_config, load_config
-    from .engine import at_or_above
-    from .model import Severity
+    from .config import Settings
     from .report import console as rconsole
-    from .report import export
-    from .triage import load_waivers, triage
+    from .report.plain import summary_line
+    from .scan import Scan
 
-    cfg = load_config(find_config(config))
-    fmt = Fmt(cfg.get("format", format.value if format else None, "table"))
-    output = cfg.get("output", output)
-    columns_opt = cfg.get("columns", columns)
-    payer_map = cfg.get("payer_map", payer_map)
-    select_l = _split(cfg.get("select", select, []))
-    ignore_l = _split(cfg.get("ignore", ignore, []))
-    fail_level = Level(cfg.get("fail_on", fail_on.value if fail_on else None, "review"))
-    ruleset_l = [Path(p) for p in cfg.get("ruleset", ruleset, [])]
-    html = cfg.get("html", html)
-    redact_b = bool(cfg.get("redact", redact, False))
-    quiet_b = bool(cfg.get("quiet", quiet, False))
-    top_n = int(cfg.get("top", top, 10))
-    baseline_p = cfg.get("baseline", baseline)
-    suppress_p = cfg.get("suppressions", suppressions)
-    since_s = cfg.get("since", since)
-    logger = _log_fn(bool(cfg.get("log", log, False)))
-    try:
-        since_d = _date.fromisoformat(str(since_s)) if since_s else None
-    except ValueError as exc:
-        raise UsageError(f"--since {since_s!r} is not a date; use YYYY-MM-DD") from exc
-    if cfg.path:
-        logger(f"config {cfg.path}")
-    waivers = load_waivers(Path(suppress_p)) if suppress_p else None
-
-    result = load_and_run(
-        paths,
-        Path(columns_opt) if columns_opt else None,
-        Path(payer_map) if payer_map else None,
-        select_l,
-        ignore_l,
-        ruleset_l,
-        quiet=quiet_b,
-        column_table=cfg.columns,
-        payer_table=cfg.payers,
-        logger=logger,
-        partitions=int(cfg.get("partitions", partitions, 0)),
-    )
-    tri = triage(
-        result.findings,
-        since=since_d,
-        per_payer=cfg.per_payer,
-        waivers=waivers,
-        baseline_path=Path(baseline_p) if baseline_p else None,
-        first_dos=_iso(result.stats.get("first_dos")),
-        last_dos=_iso(result.stats.get("last_dos")),
-    )
-    result.findings = tri.findings
-    result.triage = tri
-    result.ingested.notes.extend(tri.notes)
-    findings = tri.findings
-    if redact_b:
-        salt = os.environ.get("DERMAUDIT_SALT") or export.new_salt()
-        findings = export.redact(findings, salt)
-        tri.waived = export.redact(tri.waived, salt)
-        if tri.fixed is not None and tri.fixed.height:
-            tri.fixed = export.redact(tri.fixed, salt)
-    logger(f"{findings.height} findings after triage ({tri.waived.height} waived)")
-    to_stdout = output in (None, "-")
-    machine_on_stdout = fmt != Fmt.table and to_stdout
-    if fmt == Fmt.parquet and to_stdout:
+    values = {
+        "format": format.value,
+        "output": Path(output),
+        "columns": columns,
+        "payer_map": payer_map,
+        "select": _split(select),
+        "ignore": _split(ignore),
+        "fail_on": fail_on.value,
+        "ruleset": ruleset,
+        "html": html,
+        "redact": redact,
+        "quiet": quiet,
+        "top": top,
+        "baseline": baseline,
+        "suppressions": suppressions,
+        "since": _date_opt(since, "--since"),
+        "log": log,
+        "partitions": partitions,
+    }
+    explicit = {k: v for k, v in values.items() if _given(ctx, k)}
+    st = Settings.resolve(explicit, config, discover=True)
+    logger = _log_fn(st.log)
+    with _progress(_progress_enabled(st.quiet)) as progress:
+        result = Scan(paths, st, progress=progress, log=logger).run()
+    to_stdout = st.output is None or str(st.output) == "-"
+    machine_on_stdout = st.format != "table" and to_stdout
+    if st.format == "parquet" and to_stdout:
         raise UsageError("--format parquet needs --output FILE (binary output)")
-    if fmt != Fmt.table:
-        text = export.write(result, fmt.value, None if to_stdout else Path(str(output)), findings)
-        if text is not None:
-            sys.stdout.write(text)
+    if st.format != "table":
+        if to_stdout:
+            sys.stdout.write(result.text(st.format))
         else:
-            logger(f"wrote {fmt.value} to {output}")
+            assert st.output is not None
+            result.write(st.output, st.format)
+            logger(f"wrote {st.format} to {st.output}")
     elif not to_stdout:
-        with open(str(output), "w", encoding="utf-8") as fh:
-            con = Console(file=fh, theme=rconsole.THEME, width=160)
-            rconsole.render(result, con, top=top_n)
-    if html is not None:
-        from .report import html as rhtml
+        from rich.console import Console
 
-        rhtml.write_html(result, Path(html), findings=findings, redacted=redact_b)
-        logger(f"wrote HTML report to {html}")
-    gate = findings
-    if tri.baseline is not None:
-        gate = findings.filter(pl.col("status") == "new")
-    if quiet_b:
-        from .report.summary import summarize
+        from .outputs import write_text
 
-        s = summarize(result)
-        sev = ", ".join(f"{v['count']} {k}" for k, v in s["by_severity"].items() if v["count"])
-        extra = ""
-        if tri.baseline is not None:
-            extra = f"; {tri.baseline['new']} new, {tri.baseline['fixed']} fixed"
-        if tri.waived.height:
-            extra += f"; {tri.waived.height} waived"
-        line = (
-            f"dermaudit: {s['rows']} rows, {s['findings']} findings ({sev or 'none'}), "
-            f"${s['amount_over']:,.2f} over / ${s['amount_under']:,.2f} under{extra}"
-        )
-        print(line, file=sys.stderr if machine_on_stdout else sys.stdout)
-    elif fmt == Fmt.table and to_stdout:
-        rconsole.render(result, rconsole.make_console(), top=top_n)
-    if fail_level != Level.never and at_or_above(gate, Severity(fail_level.value)).height:
-        raise typer.Exit(1)
+        assert st.output is not None
+        buf = io.StringIO()
+        rconsole.render(result, Console(file=buf, theme=rconsole.THEME, width=160), top=st.top)
+        write_text(st.output, buf.getvalue())
+    if st.html is not None:
+        result.to_html(st.html)
+        logger(f"wrote HTML report to {st.html}")
+    if st.quiet:
+        print(summary_line(result), file=sys.stderr if machine_on_stdout else sys.stdout)
+    elif st.format == "table" and to_stdout:
+        rconsole.render(result, rconsole.make_console(), top=st.top)
+    code = result.exit_code()
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -396,13 +267,15 @@ def init(
     from .config import starter
     from .ingest.columns import detect
     from .ingest.readers import expand_paths, read_file
+    from .outputs import guard, write_text
 
     if path.exists() and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     files = expand_paths([sample])
+    guard([("--path", path)], files)
     raw = read_file(files[0])
     mapping = detect(raw.frame.columns).as_dict()
-    path.write_text(starter(files[0].name, mapping), encoding="utf-8")
+    write_text(path, starter(files[0].name, mapping, fail_on="denial"), private=False)
     print(f"wrote {path} ({len(mapping)} columns mapped from {files[0].name})")
 
 
@@ -426,15 +299,25 @@ def sample(
 
       dermaudit sample charges.csv -o pull_these_charts.csv --per-stratum 3 --seed 7
     """
-    from .report import export
+    from .config import Settings
+    from .outputs import atomic_write
     from .report.sampling import draw_sample, flatten_for_csv
+    from .scan import Scan
 
-    result = load_and_run(paths, columns, payer_map, _split(select), [], ruleset, quiet=True)
-    findings = result.findings
-    if redact:
-        findings = export.redact(findings, os.environ.get("DERMAUDIT_SALT") or export.new_salt())
-    drawn = draw_sample(findings, per_stratum=per_stratum, seed=seed)
-    flatten_for_csv(drawn).write_csv(output)
+    st = Settings(
+        columns=columns,
+        payer_map=payer_map,
+        select=_split(select) or [],
+        ruleset=ruleset or [],
+        redact=redact,
+    )
+    result = Scan(paths, st).run()
+    from .outputs import guard
+
+    guard([("--output", output)], result.inputs)
+    drawn = draw_sample(result.findings, per_stratum=per_stratum, seed=seed)
+    flat = flatten_for_csv(drawn)
+    atomic_write(output, lambda fh: flat.write_csv(fh))
     print(f"wrote {drawn.height} encounter(s) to {output} (seed {seed}, {per_stratum} per stratum)")
 
 
@@ -449,44 +332,34 @@ def inspect(
     ] = None,
 ) -> None:
     """Show the detected columns, rows, dates, payers, providers and rules that cannot run."""
-    from .engine import select_rules
-    from .ingest import load
-    from .ingest.columns import load_mapping_file
-    from .refdata import load_refdata
+    from rich.markup import escape
+
+    from .api import inspect as inspect_api
     from .report.console import make_console
 
-    ref = load_refdata()
-    p_rules, p_exact = _payer_map(payer_map)
-    ing = load(
-        paths,
-        overrides=load_mapping_file(columns) if columns else None,
-        payer_rules=p_rules + ref.payer_rules,
-        payer_exact=p_exact,
-    )
+    ins = inspect_api(paths, columns=columns, payer_map=payer_map)
     con = make_console()
-    for fi in ing.files:
-        con.print(f"[bold]{fi.name}[/] ({fi.format}, {fi.rows:,} rows, sha256 {fi.sha256[:16]}...)")
+    for fi in ins.files:
+        con.print(
+            f"[bold]{escape(fi.name)}[/] ({fi.format}, {fi.rows:,} rows, "
+            f"sha256 {fi.sha256[:16]}...)"
+        )
         if fi.delimiter:
             con.print(f"  delimiter {fi.delimiter!r}, encoding {fi.encoding}")
         for k, v in fi.mapping.items():
-            con.print(f"  {k:<15} <- {', '.join(v) if isinstance(v, list) else v}")
-    lines = ing.lines
-    con.print(f"Rows: {ing.rows_total:,} ({lines.height:,} usable, {ing.rows_excluded:,} excluded)")
-    if lines.height:
-        first, last = lines["dos"].min(), lines["dos"].max()
-        con.print(f"Dates of service: {first!s} to {last!s}")
-        pcs = lines.group_by("payer_class").len().sort("len", descending=True)
-        con.print("Payer classes: " + ", ".join(f"{a} {b:,}" for a, b in pcs.iter_rows()))
-        prov = lines.group_by("provider").len().sort("len", descending=True)
-        con.print("Providers: " + ", ".join(f"{a} ({b:,})" for a, b in prov.iter_rows()))
-    cannot = [
-        f"{r.id} (needs {', '.join(c for c in r.requires if c not in ing.present)})"
-        for r in select_rules()
-        if any(c not in ing.present for c in r.requires)
-    ]
+            con.print(f"  {k:<15} <- {escape(', '.join(v) if isinstance(v, list) else v)}")
+    excluded = ins.rows - ins.rows_usable
+    con.print(f"Rows: {ins.rows:,} ({ins.rows_usable:,} usable, {excluded:,} excluded)")
+    if ins.rows_usable:
+        con.print(f"Dates of service: {ins.first_dos!s} to {ins.last_dos!s}")
+        con.print("Payer classes: " + ", ".join(f"{a} {b:,}" for a, b in ins.payer_classes.items()))
+        con.print(
+            "Providers: " + escape(", ".join(f"{a} ({b:,})" for a, b in ins.providers.items()))
+        )
+    cannot = [f"{rid} (needs {', '.join(c)})" for rid, c in ins.rules_cannot_run.items()]
     con.print("Rules that cannot run: " + (", ".join(cannot) if cannot else "none"))
-    for n in ing.notes:
-        con.print(f"[yellow]note:[/] {n}")
+    for n in ins.notes:
+        con.print(f"[yellow]note:[/] {escape(n)}")
 
 
 @app.command("rules")
@@ -496,54 +369,30 @@ def rules_cmd(
     """List the rule catalogue."""
     from rich.table import Table
 
+    from .api import catalogue
     from .report.console import make_console
-    from .rules.base import RULES
 
-    rows = [RULES[k] for k in sorted(RULES)]
+    rows = catalogue()
     if format == "json":
-        out = [
-            {
-                "id": r.id,
-                "family": r.family,
-                "severity": str(r.severity),
-                "confidence": str(r.confidence),
-                "money": str(r.money),
-                "title": r.title,
-                "level": r.level,
-                "requires": list(r.requires),
-                "scope": list(r.scope),
-                "docs": r.doc(),
-            }
-            for r in rows
-        ]
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
         return
     t = Table(title=f"{len(rows)} rules", show_edge=False)
     for c in ("id", "severity", "conf", "money", "needs", "title"):
         t.add_column(c)
     for r in rows:
-        t.add_row(
-            r.id, str(r.severity), str(r.confidence), str(r.money), ",".join(r.requires), r.title
-        )
+        t.add_row(r.id, r.severity, r.confidence, r.money, ",".join(r.requires), r.title)
     make_console().print(t)
 
 
 @app.command("rule")
 def rule_cmd(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. DEST-002.")]) -> None:
     """Explain one rule: what it flags, why it matters, example, compliant billing, source."""
-    import difflib
-
     from rich.markdown import Markdown
 
+    from .api import rule
     from .report.console import make_console
-    from .rules.base import RULES
 
-    rid = rule_id.upper()
-    if rid not in RULES:
-        close = difflib.get_close_matches(rid, list(RULES), n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        raise UsageError(f"unknown rule {rule_id!r}{hint} (run 'dermaudit rules')")
-    r = RULES[rid]
+    r = rule(rule_id)
     md = [
         f"# {r.id} — {r.title}",
         "",
@@ -554,7 +403,7 @@ def rule_cmd(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. DEST-002
     if r.scope:
         unit = "patients" if r.level == "history" else "days"
         md += [f"Runs on the {unit} with a line of: {', '.join(r.scope)}.", ""]
-    for k, v in r.doc().items():
+    for k, v in r.docs.items():
         md += [f"## {k}", "", v, ""]
     make_console().print(Markdown("\n".join(md)))
 
@@ -632,41 +481,80 @@ def refdata_import(
         print(line)
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
 def main() -> None:
+    """Run the CLI: exit 0 (clean), 1 (findings at or above --fail-on), 2 (usage, input,
+    config or output error: one line on stderr), 130 (Ctrl-C), 143 (SIGTERM). Temporary
+    files are removed on every path out."""
+    import signal
+
+    try:  # Typer >= 0.20 vendors Click as typer._click; older Typer uses Click itself
+        from typer import _click as click
+    except ImportError:  # pragma: no cover
+        import click  # type: ignore[no-redef,import-not-found,unused-ignore]
+
     argv = sys.argv[1:]
     debug = "--debug" in argv or os.environ.get("DERMAUDIT_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
     if "--version" in argv:
         print(f"dermaudit {__version__}")
         sys.exit(0)
+    signal.signal(signal.SIGTERM, _terminated)
+    code = 0
     try:
-        app(args=argv, prog_name="dermaudit")
-    except (DermauditError, InputError) as exc:
+        rv = app(args=argv, prog_name="dermaudit", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except click.exceptions.NoArgsIsHelpError:
+        code = 0  # the help was printed
+    except click.exceptions.UsageError as exc:
+        if debug:
+            raise
+        cmd = exc.ctx.command_path if exc.ctx else "dermaudit"
+        msg = " ".join(exc.format_message().split())
+        print(f"dermaudit: error: {msg} (see '{cmd} --help')", file=sys.stderr)
+        code = 2
+    except click.exceptions.ClickException as exc:
+        if debug:
+            raise
+        print(f"dermaudit: error: {' '.join(exc.format_message().split())}", file=sys.stderr)
+        code = 2
+    except typer.Abort:
+        code = 130
+    except DermauditError as exc:
         if debug:
             raise
         print(f"dermaudit: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        code = 2
     except pl.exceptions.PolarsError as exc:
         if debug:
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # the message of a Polars error may quote cell values (patient data): not printed
         print(
-            f"dermaudit: error: could not process the input ({first}); rerun with --debug",
+            f"dermaudit: error: could not process the input ({type(exc).__name__}); "
+            "rerun with --debug to see the details",
             file=sys.stderr,
         )
-        sys.exit(2)
+        code = 2
     except BrokenPipeError:
-        sys.exit(0)
+        code = 0
+    except KeyboardInterrupt:
+        print("dermaudit: interrupted; no output was left half-written", file=sys.stderr)
+        code = 130
+    except Interrupted:
+        print("dermaudit: terminated; no output was left half-written", file=sys.stderr)
+        code = 143
     except Exception as exc:
         if debug:
             raise
         print(
-            f"dermaudit: internal error ({type(exc).__name__}: {str(exc)[:200]}); "
-            "rerun with --debug and report it",
+            f"dermaudit: internal error ({type(exc).__name__}); rerun with --debug and report it",
             file=sys.stderr,
         )
-        sys.exit(2)
-    sys.exit(0)
+        code = 2
+    sys.exit(code)
 
 
 if __name__ == "__main__":

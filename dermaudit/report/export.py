@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import secrets
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -14,33 +12,9 @@ from typing import IO, Any, cast
 import polars as pl
 
 from ..engine import ScanResult
+from ..outputs import atomic_file
+from ..privacy import new_salt, redact  # noqa: F401  (re-exported for callers of export)
 from .summary import summarize
-
-
-def redact(df: pl.DataFrame, salt: str) -> pl.DataFrame:
-    """Replace patient and claim identifiers with salted SHA-256 prefixes."""
-
-    def h(col: str, prefix: str) -> pl.Expr:
-        return (
-            pl.col(col)
-            .map_elements(
-                lambda v: prefix + hashlib.sha256((salt + v).encode()).hexdigest()[:12],
-                return_dtype=pl.String,
-            )
-            .alias(col)
-        )
-
-    cols = [c for c in ("patient_id", "claim_id") if c in df.columns]
-    out = df.with_columns([h(c, "P-" if c == "patient_id" else "C-") for c in cols])
-    if "fingerprint" in out.columns:  # recompute from the hashed ids: no unsalted id digest
-        from ..triage import add_fingerprint
-
-        out = add_fingerprint(out.drop("fingerprint"))
-    return out
-
-
-def new_salt() -> str:
-    return secrets.token_hex(16)
 
 
 def _for_json(df: pl.DataFrame) -> pl.DataFrame:
@@ -125,7 +99,8 @@ def write(result: ScanResult, fmt: str, dest: Path | None, findings: pl.DataFram
     if fmt == "parquet":
         if dest is None:
             raise ValueError("parquet output needs --output FILE")
-        findings.write_parquet(dest)
+        with atomic_file(dest) as fh:
+            findings.write_parquet(fh)
         return None
     if fmt not in ("json", "jsonl", "csv"):
         raise ValueError(fmt)
@@ -133,7 +108,7 @@ def write(result: ScanResult, fmt: str, dest: Path | None, findings: pl.DataFram
         buf = io.BytesIO()
         _write_text_format(result, fmt, findings, buf)
         return buf.getvalue().decode("utf-8")
-    with dest.open("wb") as fh:
+    with atomic_file(dest) as fh:
         _write_text_format(result, fmt, findings, fh)
     return None
 

@@ -1,0 +1,385 @@
+"""One scan orchestration used by everything: inputs → ingest → execute → triage → result.
+
+``Scan(paths, settings).run()`` is what ``dermaudit scan`` and ``dermaudit.scan()`` both do:
+
+1. check the output paths against the inputs (nothing is ever written over an input);
+2. load the reference data, the column and payer maps and the rule selection;
+3. execute: in memory, or in patient-hash partitions when the input is large
+   (``partition.run_partitioned``); every path runs the same engine;
+4. triage (``--since``, per-payer selection, waivers, baseline);
+5. redact, when asked, in one step before any writer sees the findings.
+
+The returned ``ScanResult`` writes every output itself (``write``, ``to_html``), always through
+``outputs.atomic_file``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import engine
+from .config import Settings
+from .errors import UsageError
+from .model import PAYER_CLASSES, Severity
+
+# progress(stage, done, total): stage is "read", "rules" or "partitions"
+Progress = Callable[[str, int, int], None]
+Log = Callable[[str], None]
+
+FORMAT_BY_SUFFIX = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline figures of a scan (``data`` holds every figure the report prints)."""
+
+    files: int
+    rows: int
+    rows_audited: int
+    rows_excluded: int
+    encounters: int
+    patients: int
+    providers: int
+    first_dos: date | None
+    last_dos: date | None
+    findings: int
+    by_severity: dict[str, int]
+    amount_over: float
+    amount_under: float
+    amount_either: float
+    data: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, s: dict[str, Any]) -> Summary:
+        def d(v: Any) -> date | None:
+            return date.fromisoformat(v) if isinstance(v, str) else None
+
+        return cls(
+            files=int(s["files"]),
+            rows=int(s["rows"]),
+            rows_audited=int(s["rows_audited"]),
+            rows_excluded=int(s["rows_excluded"]),
+            encounters=int(s["encounters"]),
+            patients=int(s["patients"]),
+            providers=int(s["providers"]),
+            first_dos=d(s["first_dos"]),
+            last_dos=d(s["last_dos"]),
+            findings=int(s["findings"]),
+            by_severity={k: int(v["count"]) for k, v in s["by_severity"].items()},
+            amount_over=float(s["amount_over"]),
+            amount_under=float(s["amount_under"]),
+            amount_either=float(s["amount_either"]),
+            data=s,
+        )
+
+
+@dataclass
+class ScanResult(engine.ScanResult):
+    """What a scan found. ``findings`` is the frame every output is written from (redacted
+    when the scan was asked to redact); ``lines`` the canonical charge lines audited (``None``
+    for a partitioned scan, which does not keep them)."""
+
+    settings: Settings = field(default_factory=Settings, repr=False)
+    redacted: bool = False
+    unredacted: pl.DataFrame | None = field(default=None, repr=False)  # for the HTML scrub
+    inputs: list[Path] = field(default_factory=list)
+
+    @property
+    def lines(self) -> pl.DataFrame | None:
+        return None if self.ingested.audited is not None else self.ingested.lines
+
+    @property
+    def summary(self) -> Summary:
+        from .report.summary import summarize
+
+        return Summary.from_dict(summarize(self))
+
+    @property
+    def new_findings(self) -> pl.DataFrame:
+        """Findings not in the baseline (all findings when no baseline was given)."""
+        if self.triage is not None and self.triage.baseline is not None:
+            return self.findings.filter(pl.col("status") == "new")
+        return self.findings
+
+    def exit_code(self, fail_on: str | None = None) -> int:
+        """1 when a (new, if a baseline was given) finding is at or above ``fail_on``."""
+        level = fail_on or self.settings.fail_on
+        if level == "never":
+            return 0
+        return 1 if engine.at_or_above(self.new_findings, Severity(level)).height else 0
+
+    def write(self, path: str | Path, format: str | None = None) -> None:
+        """Write the findings (json, jsonl, csv, parquet; or html) to ``path`` atomically.
+        The format defaults to the file's suffix."""
+        from .outputs import guard
+        from .report import export
+
+        dest = Path(path)
+        fmt = format or FORMAT_BY_SUFFIX.get(dest.suffix.lower())
+        if fmt is None:
+            raise UsageError(f"cannot tell the format of {dest}; pass format='json' or similar")
+        guard([("output", dest)], self.inputs)
+        if fmt == "html":
+            self.to_html(dest)
+            return
+        export.write(self, fmt, dest, self.findings)
+
+    def text(self, format: str) -> str:
+        """The findings as text (json, jsonl or csv), as written to stdout."""
+        from .report import export
+
+        out = export.write(self, format, None, self.findings)
+        assert out is not None
+        return out
+
+    def to_html(self, path: str | Path, **options: Any) -> None:
+        """Write the self-contained HTML audit report to ``path`` atomically."""
+        from .outputs import guard, write_text
+        from .report.html import render_html
+
+        dest = Path(path)
+        guard([("html", dest)], self.inputs)
+        base = (
+            self if self.unredacted is None else dataclasses.replace(self, findings=self.unredacted)
+        )
+        text = render_html(base, self.findings, self.redacted, **options)
+        write_text(dest, text)
+
+    def compare(self, baseline: str | Path) -> dict[str, int]:
+        """Counts of new, existing and fixed findings against a previous JSON output."""
+        from .triage import triage
+
+        t = triage(
+            self.findings.drop("fingerprint", "status", strict=False),
+            baseline_path=Path(baseline),
+            first_dos=_iso(self.stats.get("first_dos")),
+            last_dos=_iso(self.stats.get("last_dos")),
+        )
+        assert t.baseline is not None
+        return {k: int(t.baseline[k]) for k in ("new", "existing", "fixed")}
+
+
+def _iso(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else None
+
+
+def load_payer_map(path: Path | None) -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
+    """A ``--payer-map`` file: ``[payers]`` exact names and ``[[rule]]`` keyword rules."""
+    if path is None:
+        return [], {}
+    try:
+        data = tomllib.loads(Path(path).read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(f"payer map {path} not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"payer map {path} is not valid TOML: {exc}") from exc
+    exact = {str(k): str(v) for k, v in data.get("payers", {}).items()}
+    try:
+        rules = [
+            (str(r["class"]), [str(m).lower() for m in r["match"]]) for r in data.get("rule", [])
+        ]
+    except (KeyError, TypeError) as exc:
+        raise UsageError(
+            f'payer map {path}: each [[rule]] needs class = "..." and match = ["..."]'
+        ) from exc
+    for cls in [*exact.values(), *(c for c, _ in rules)]:
+        if cls not in PAYER_CLASSES:
+            raise UsageError(
+                f"payer map {path}: unknown payer class {cls!r}; "
+                f"use one of {', '.join(PAYER_CLASSES)}"
+            )
+    return rules, exact
+
+
+class Scan:
+    """One scan: the inputs and the settings, run once by ``run()``."""
+
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        settings: Settings | None = None,
+        *,
+        progress: Progress | None = None,
+        log: Log | None = None,
+        today: date | None = None,
+    ) -> None:
+        if not paths:
+            raise UsageError("no input given; pass a charge file, a folder or a glob")
+        self.paths = [str(p) for p in paths]
+        self.settings = settings or Settings()
+        self.progress = progress or (lambda _s, _d, _t: None)
+        self.log = log or (lambda _m: None)
+        self.today = today
+
+    def run(self) -> ScanResult:
+        from .ingest.readers import expand_paths
+        from .outputs import guard
+
+        s = self.settings
+        inputs = expand_paths(self.paths)
+        guard([("--output", s.output), ("--html", s.html)], inputs)
+        if s.path:
+            self.log(f"config {s.path}")
+        raw = self._execute()
+        result = self._triage(raw)
+        result.inputs = inputs
+        return result
+
+    # ---- steps ------------------------------------------------------------------------------
+
+    def _execute(self) -> engine.ScanResult:
+        from . import ingest, partition
+        from .ingest.columns import load_mapping_file
+        from .refdata import load_refdata
+
+        s = self.settings
+        overrides: dict[str, str | list[str]] = dict(s.column_table)
+        if s.columns:
+            overrides.update(load_mapping_file(s.columns))
+        rules = engine.select_rules(s.select, s.ignore)
+        ref = load_refdata(s.ruleset or None)
+        p_rules, p_exact = load_payer_map(s.payer_map)
+        p_exact = {**s.payer_table, **p_exact}
+        include_dq = not any(i.upper().startswith("DQ") for i in s.ignore)
+        n_parts = (
+            s.partitions if s.partitions > 0 else partition.auto_partitions_if_large(self.paths)
+        )
+        if n_parts > 1:
+            self.log(f"larger-than-memory plan: {n_parts} patient-hash partitions")
+
+            def tick(done: int, total: int, rows: int) -> None:
+                self.progress("partitions", done, total)
+                self.log(f"partition {done}/{total} done ({rows} rows)")
+
+            result = partition.run_partitioned(
+                self.paths,
+                ref,
+                rules,
+                partitions=n_parts,
+                overrides=overrides or None,
+                payer_rules=p_rules + ref.payer_rules,
+                payer_exact=p_exact,
+                include_dq=include_dq,
+                progress=tick,
+                today=self.today,
+            )
+            self.log(f"{result.findings.height} findings from {n_parts} partitions")
+            return result
+        self.progress("read", 0, 2)
+        ing = ingest.load(
+            self.paths,
+            overrides=overrides or None,
+            payer_rules=p_rules + ref.payer_rules,
+            payer_exact=p_exact,
+            today=self.today,
+        )
+        self.log(
+            f"read {len(ing.files)} file(s), {ing.rows_total} rows ({ing.rows_excluded} excluded)"
+        )
+        self.progress("rules", 1, 2)
+        result = engine.run(ing, ref, rules, include_dq=include_dq)
+        self.log(
+            f"{len(result.rules_run)} rules run, {len(result.rules_skipped)} skipped, "
+            f"{result.findings.height} findings in {result.timings.get('total', 0):.2f}s"
+        )
+        self.progress("rules", 2, 2)
+        return result
+
+    def _triage(self, raw: engine.ScanResult) -> ScanResult:
+        from .privacy import redact, salt_from_env
+        from .triage import load_waivers, triage
+
+        s = self.settings
+        tri = triage(
+            raw.findings,
+            since=s.since,
+            per_payer=s.per_payer,
+            waivers=load_waivers(s.suppressions) if s.suppressions else None,
+            baseline_path=s.baseline,
+            first_dos=_iso(raw.stats.get("first_dos")),
+            last_dos=_iso(raw.stats.get("last_dos")),
+            today=self.today,
+        )
+        raw.ingested.notes.extend(tri.notes)
+        fields = {f.name: getattr(raw, f.name) for f in dataclasses.fields(engine.ScanResult)}
+        fields.update(findings=tri.findings, triage=tri)
+        result = ScanResult(**fields, settings=s)
+        if s.redact:
+            salt = salt_from_env()
+            result.unredacted = tri.findings
+            result.findings = redact(tri.findings, salt)
+            tri.waived = redact(tri.waived, salt)
+            if tri.fixed is not None and tri.fixed.height:
+                tri.fixed = redact(tri.fixed, salt)
+            result.redacted = True
+        self.log(f"{result.findings.height} findings after triage ({tri.waived.height} waived)")
+        return result
+
+
+def scan(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    config: str | Path | None = None,
+    columns: str | Path | dict[str, str | list[str]] | None = None,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    since: date | str | None = None,
+    ruleset: Sequence[str | Path] | None = None,
+    payer_map: str | Path | None = None,
+    payers: dict[str, str] | None = None,
+    baseline: str | Path | None = None,
+    suppressions: str | Path | None = None,
+    redact: bool | None = None,
+    partitions: int | None = None,
+    progress: Progress | None = None,
+    log: Log | None = None,
+) -> ScanResult:
+    """Audit charge files and return what was found.
+
+    ``paths``: files (CSV, TSV, Parquet, Excel), folders or globs. ``config``: a
+    ``dermaudit.toml`` whose ``[scan]`` values fill in the arguments not given here (it is not
+    looked up implicitly). ``columns``: a TOML column map or a dict (canonical name = header).
+    ``select`` / ``ignore``: rule ids or family prefixes. ``since``: audit lines on or after
+    this date, older lines are history. Other arguments are the ``dermaudit scan`` options of
+    the same name. Raises ``InputError``, ``UsageError``, ``ConfigError`` or ``OutputError``.
+
+    >>> import dermaudit
+    >>> result = dermaudit.scan("sample_data/charges.csv")  # doctest: +SKIP
+    >>> result.findings.group_by("rule").len()  # doctest: +SKIP
+    """
+    explicit: dict[str, Any] = {
+        "select": list(select) if select is not None else None,
+        "ignore": list(ignore) if ignore is not None else None,
+        "since": date.fromisoformat(since) if isinstance(since, str) else since,
+        "ruleset": [Path(p) for p in ruleset] if ruleset is not None else None,
+        "payer_map": Path(payer_map) if payer_map is not None else None,
+        "baseline": Path(baseline) if baseline is not None else None,
+        "suppressions": Path(suppressions) if suppressions is not None else None,
+        "redact": redact,
+        "partitions": partitions,
+    }
+    if columns is not None and not isinstance(columns, dict):
+        explicit["columns"] = Path(columns)
+    settings = Settings.resolve(explicit, Path(config) if config is not None else None)
+    if isinstance(columns, dict):
+        settings.column_table = {**settings.column_table, **columns}
+    if payers:
+        settings.payer_table = {**settings.payer_table, **payers}
+    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    return Scan(items, settings, progress=progress, log=log).run()
