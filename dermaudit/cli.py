@@ -153,7 +153,13 @@ def scan(
     quiet: Annotated[
         bool, typer.Option("--quiet/--no-quiet", "-q", help="Only a one-line summary.")
     ] = False,
-    top: Annotated[int, typer.Option(min=0, help="Top findings shown in the console.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Top problems shown in the console.")] = 5,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose/--no-verbose", "-v", help="Console: full rule table, skipped rules, columns."
+        ),
+    ] = False,
     baseline: Annotated[
         Path | None, typer.Option(help="Previous JSON output: report only new findings.")
     ] = None,
@@ -210,6 +216,7 @@ def scan(
         "redact": redact,
         "quiet": quiet,
         "top": top,
+        "verbose": verbose,
         "baseline": baseline,
         "suppressions": suppressions,
         "since": _date_opt(since, "--since"),
@@ -239,7 +246,8 @@ def scan(
 
         assert st.output is not None
         buf = io.StringIO()
-        rconsole.render(result, Console(file=buf, theme=rconsole.THEME, width=160), top=st.top)
+        con = Console(file=buf, theme=rconsole.THEME, width=100, no_color=True)
+        rconsole.render(result, con, top=st.top, verbose=st.verbose)
         write_text(st.output, buf.getvalue())
     if st.html is not None:
         result.to_html(st.html)
@@ -247,7 +255,7 @@ def scan(
     if st.quiet:
         print(summary_line(result), file=sys.stderr if machine_on_stdout else sys.stdout)
     elif st.format == "table" and to_stdout:
-        rconsole.render(result, rconsole.make_console(), top=st.top)
+        rconsole.render(result, rconsole.make_console(), top=st.top, verbose=st.verbose)
     code = result.exit_code()
     if code:
         raise typer.Exit(code)
@@ -256,19 +264,49 @@ def scan(
 @app.command()
 def init(
     sample: Annotated[
-        str, typer.Argument(help="A sample charge export to detect the columns from.")
-    ],
+        str | None, typer.Argument(help="A sample charge export to detect the columns from.")
+    ] = None,
     path: Annotated[Path, typer.Option("--path", help="Where to write the config.")] = Path(
         "dermaudit.toml"
     ),
-    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing config file.")] = False,
+    key: Annotated[
+        bool,
+        typer.Option(
+            "--key",
+            help="Also make the practice's redaction key for --redact (never overwritten).",
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the key.", show_default="~/.config/dermaudit/redact.key"),
+    ] = None,
 ) -> None:
-    """Write a commented starter dermaudit.toml using the columns detected in SAMPLE."""
+    """Write a commented starter dermaudit.toml using the columns detected in SAMPLE, and/or
+    the redaction key (--key).
+
+    Examples:
+
+      dermaudit init charges.csv
+
+      dermaudit init --key
+    """
     from .config import starter
     from .ingest.columns import detect
     from .ingest.readers import expand_paths, read_file
     from .outputs import guard, write_text
+    from .privacy import make_key_file
 
+    if sample is None and not key:
+        raise UsageError("give a sample charge export (dermaudit init charges.csv) or --key")
+    if key:
+        made = make_key_file(key_file)
+        print(
+            f"wrote the redaction key {made} (mode 0600); keep it safe and back it up: "
+            "redacted runs match each other only with the same key"
+        )
+    if sample is None:
+        return
     if path.exists() and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     files = expand_paths([sample])
@@ -301,6 +339,7 @@ def sample(
     """
     from .config import Settings
     from .outputs import atomic_write
+    from .privacy import spreadsheet_safe
     from .report.sampling import draw_sample, flatten_for_csv
     from .scan import Scan
 
@@ -316,7 +355,7 @@ def sample(
 
     guard([("--output", output)], result.inputs)
     drawn = draw_sample(result.findings, per_stratum=per_stratum, seed=seed)
-    flat = flatten_for_csv(drawn)
+    flat = spreadsheet_safe(flatten_for_csv(drawn))
     atomic_write(output, lambda fh: flat.write_csv(fh))
     print(f"wrote {drawn.height} encounter(s) to {output} (seed {seed}, {per_stratum} per stratum)")
 

@@ -68,7 +68,8 @@ class Settings:
     )
     redact: bool = _opt(False, "replace patient and claim ids with pseudonyms in every output")
     quiet: bool = _opt(False, "print only a one-line summary")
-    top: int = _opt(10, "findings shown in the console summary")
+    verbose: bool = _opt(False, "console: add the full rule table, skipped rules and columns")
+    top: int = _opt(5, "problems shown in the console summary")
     baseline: Path | None = _opt(
         None, "previous JSON output: mark findings new or existing", example="findings/latest.json"
     )

@@ -207,6 +207,7 @@ def run_partitioned(
         pstats: dict[str, list[pl.DataFrame]] = {}
         counts: list[dict[str, pl.DataFrame]] = []  # the report's line counts
         notes: list[str] = []
+        sites: set[str] = set()
         present: set[str] | None = None
         skipped: dict[str, str] = {}
         run_ids: list[str] = []
@@ -232,6 +233,7 @@ def run_partitioned(
             findings.append(spill)
             stats.append(res.stats)
             notes.extend(x for x in ing.notes if x not in notes)
+            sites.update(ing.sites)
             present = ing.present if present is None else present & ing.present
             skipped.update(res.rules_skipped)
             run_ids = res.rules_run
@@ -273,6 +275,7 @@ def run_partitioned(
             present=present or set(),
             notes=notes,
             audited=audited,
+            sites=sorted(sites),
         )
         return engine.ScanResult(
             findings=merged,

@@ -52,11 +52,119 @@ def read_provenance(path: Path) -> list[str]:
     return lines
 
 
+CODE = r"^(?:\d{4}[0-9FTU]|[A-V]\d{4})$"  # CPT / HCPCS Level II code
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+# what each table must hold: required columns, and per-column checks (blank cells pass)
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "codes.csv": {
+        "required": ("code", "family"),
+        "code": ("code",),
+        "date": ("valid_from", "valid_to"),
+        "number": ("fee_2025", "work_rvu_2025", "size_min_cm", "size_max_cm"),
+        "choice": {"global_days": ("000", "010", "090", "XXX", "YYY", "ZZZ", "MMM")},
+    },
+    "addon_primaries.csv": {"required": ("addon", "primaries"), "code": ("addon",)},
+    "icd10_groups.csv": {"required": ("group", "prefix")},
+    "modifiers.csv": {"required": ("modifier", "kind"), "date": ("valid_from",)},
+    "unit_caps.csv": {
+        "required": ("code", "max_units"),
+        "code": ("code",),
+        "integer": ("max_units",),
+        "choice": {"per": ("day", "line")},
+    },
+    "ncci_pairs.csv": {
+        "required": ("column1", "column2"),
+        "code": ("column1", "column2"),
+        "date": ("effective", "deletion"),
+        "choice": {"modifier_indicator": ("0", "1", "9", "U")},
+    },
+    "cosmetic_codes.csv": {"required": ("code",), "code": ("code",)},
+    "sites.csv": {"required": ("keyword",)},
+}
+
+
+def _table_of(path: Path) -> str | None:
+    for name in TABLES:
+        stem = name.removesuffix(".csv")
+        if path.name == name or (path.name.startswith(stem + "_") and path.suffix == ".csv"):
+            return name
+    return None
+
+
+def validate_table(path: Path, df: pl.DataFrame, table: str) -> None:
+    """Raise ``InputError`` naming the file, line and column of the first bad cell."""
+    schema = SCHEMAS.get(table, {})
+    missing = [c for c in schema.get("required", ()) if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"reference table {path}: missing column(s) {', '.join(missing)} "
+            f"(a {table} table needs {', '.join(schema['required'])})"
+        )
+    header_line = sum(1 for _ in read_provenance(path)) + 1
+    checks: list[tuple[str, pl.Expr, str]] = []
+    for c in schema.get("code", ()):
+        checks.append((c, pl.col(c).str.strip_chars().str.contains(CODE), "a CPT/HCPCS code"))
+    for c in schema.get("date", ()):
+        checks.append(
+            (
+                c,
+                pl.col(c).str.strip_chars().str.contains(ISO_DATE)
+                & pl.col(c).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).is_not_null(),
+                "a date (YYYY-MM-DD)",
+            )
+        )
+    for c in schema.get("number", ()):
+        checks.append(
+            (
+                c,
+                pl.col(c).str.strip_chars().cast(pl.Float64, strict=False).is_not_null(),
+                "a number",
+            )
+        )
+    for c in schema.get("integer", ()):
+        checks.append((c, pl.col(c).str.strip_chars().str.contains(r"^\d+$"), "a whole number"))
+    for c, allowed in schema.get("choice", {}).items():
+        checks.append(
+            (c, pl.col(c).str.strip_chars().is_in(list(allowed)), "one of " + ", ".join(allowed))
+        )
+    for c in schema.get("required", ()):
+        checks.append((c, pl.col(c).str.strip_chars().str.len_chars() > 0, "filled in"))
+    for col, ok, what in checks:
+        if col not in df.columns:
+            continue
+        blank = pl.col(col).is_null() | (pl.col(col).str.strip_chars() == "")
+        cond = ok.fill_null(False) if col in schema.get("required", ()) else (blank | ok)
+        bad = df.with_row_index("_i").filter(~cond.fill_null(False))
+        if bad.height:
+            i, value = bad["_i"][0], bad[col][0]
+            raise InputError(
+                f"reference table {path} line {header_line + 1 + int(i)}: {col} "
+                f"{value!r} is not {what}"
+            )
+    if table == "sites.csv":
+        import re
+
+        for i, kw in enumerate(df["keyword"].to_list()):
+            try:
+                re.compile(kw or "")
+            except re.error as exc:
+                raise InputError(
+                    f"reference table {path} line {header_line + 1 + i}: keyword {kw!r} is "
+                    f"not a valid pattern ({exc})"
+                ) from exc
+
+
 def _read_csv(path: Path) -> pl.DataFrame:
     try:
-        return pl.read_csv(path, comment_prefix="#", infer_schema=False)
+        df = pl.read_csv(path, comment_prefix="#", infer_schema=False)
     except Exception as exc:  # polars raises several types for bad CSV
-        raise InputError(f"reference table {path} cannot be read: {exc}") from exc
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        raise InputError(f"reference table {path} cannot be read as CSV ({first})") from exc
+    table = _table_of(path)
+    if table:
+        validate_table(path, df, table)
+    return df
 
 
 def _layer(frames: list[pl.DataFrame], keys: tuple[str, ...]) -> pl.DataFrame:
@@ -216,6 +324,13 @@ class RefData:
         return out
 
 
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid TOML: {exc}") from exc
+
+
 def load_refdata(layers: list[Path] | None = None) -> RefData:
     dirs = [default_ruleset_dir(), *(layers or [])]
     for d in dirs:
@@ -249,15 +364,22 @@ def load_refdata(layers: list[Path] | None = None) -> RefData:
     for d in dirs:
         pc = d / "payer_classes.toml"
         if pc.exists():
-            rules = tomllib.loads(pc.read_text("utf-8")).get("rule", [])
-            layer_rules = [(str(r["class"]), [str(m).lower() for m in r["match"]]) for r in rules]
+            rules = _toml(pc).get("rule", [])
+            try:
+                layer_rules = [
+                    (str(r["class"]), [str(m).lower() for m in r["match"]]) for r in rules
+                ]
+            except (KeyError, TypeError) as exc:
+                raise InputError(
+                    f'{pc}: every [[rule]] needs class = "..." and match = ["..."]'
+                ) from exc
             payer_rules = layer_rules + payer_rules  # later layers are tried first
         for bm in [d / "benchmarks.toml", *sorted(d.glob("benchmarks_*.toml"))]:
             if bm.exists():
-                benchmarks.update(tomllib.loads(bm.read_text("utf-8")))
+                benchmarks.update(_toml(bm))
         rs = d / "ruleset.toml"
         if rs.exists():
-            data = tomllib.loads(rs.read_text("utf-8"))
+            data = _toml(rs)
             if not meta:
                 meta = data
             else:  # a layer's [covers] replaces the default span of the same table

@@ -28,7 +28,9 @@ import polars as pl
 from . import engine
 from .config import Settings
 from .errors import UsageError
+from .ingest import Ingested
 from .model import PAYER_CLASSES, Severity
+from .privacy import Redactor
 
 # progress(stage, done, total): stage is "read", "rules" or "partitions"
 Progress = Callable[[str, int, int], None]
@@ -97,7 +99,6 @@ class ScanResult(engine.ScanResult):
 
     settings: Settings = field(default_factory=Settings, repr=False)
     redacted: bool = False
-    unredacted: pl.DataFrame | None = field(default=None, repr=False)  # for the HTML scrub
     inputs: list[Path] = field(default_factory=list)
 
     @property
@@ -155,10 +156,7 @@ class ScanResult(engine.ScanResult):
 
         dest = Path(path)
         guard([("html", dest)], self.inputs)
-        base = (
-            self if self.unredacted is None else dataclasses.replace(self, findings=self.unredacted)
-        )
-        text = render_html(base, self.findings, self.redacted, **options)
+        text = render_html(self, self.findings, self.redacted, **options)
         write_text(dest, text)
 
     def compare(self, baseline: str | Path) -> dict[str, int]:
@@ -302,34 +300,61 @@ class Scan:
         return result
 
     def _triage(self, raw: engine.ScanResult) -> ScanResult:
-        from .privacy import redact, salt_from_env
+        """Redaction (when asked) first, so waivers and the baseline are matched in the same
+        pseudonym space as a redacted baseline; then ``triage``."""
         from .triage import load_waivers, triage
 
         s = self.settings
+        waivers = load_waivers(s.suppressions) if s.suppressions else None
+        findings = raw.findings
+        redactor = None
+        if s.redact:
+            redactor = self.redactor(raw)
+            findings = redactor.frame(findings)
+            if waivers:
+                waivers = [w.pseudonymised(redactor.pseudonym) for w in waivers]
         tri = triage(
-            raw.findings,
+            findings,
             since=s.since,
             per_payer=s.per_payer,
-            waivers=load_waivers(s.suppressions) if s.suppressions else None,
+            waivers=waivers,
             baseline_path=s.baseline,
             first_dos=_iso(raw.stats.get("first_dos")),
             last_dos=_iso(raw.stats.get("last_dos")),
             today=self.today,
+            redacted=s.redact,
         )
-        raw.ingested.notes.extend(tri.notes)
+        ingested = raw.ingested
+        ingested.notes.extend(tri.notes)
+        if redactor is not None:
+            ingested = redact_ingested(ingested, redactor)
+            if tri.baseline is not None:
+                tri.baseline["file"] = "(baseline)"
+            tri.notes = [redactor.text(n) for n in tri.notes]
         fields = {f.name: getattr(raw, f.name) for f in dataclasses.fields(engine.ScanResult)}
-        fields.update(findings=tri.findings, triage=tri)
-        result = ScanResult(**fields, settings=s)
-        if s.redact:
-            salt = salt_from_env()
-            result.unredacted = tri.findings
-            result.findings = redact(tri.findings, salt)
-            tri.waived = redact(tri.waived, salt)
-            if tri.fixed is not None and tri.fixed.height:
-                tri.fixed = redact(tri.fixed, salt)
-            result.redacted = True
+        fields.update(findings=tri.findings, triage=tri, ingested=ingested)
+        result = ScanResult(**fields, settings=s, redacted=redactor is not None)
         self.log(f"{result.findings.height} findings after triage ({tri.waived.height} waived)")
         return result
+
+    def redactor(self, raw: engine.ScanResult) -> Redactor:
+        from .privacy import Redactor
+
+        r = Redactor.from_environment()
+        r.learn_files(f.name for f in raw.ingested.files)
+        r.learn_sites(raw.ingested.sites, raw.ref.sites["keyword"].to_list())
+        return r
+
+
+def redact_ingested(ing: Ingested, r: Redactor) -> Ingested:
+    """The input description every output prints, without file names or paths."""
+    files = [
+        dataclasses.replace(
+            f, name=r.file_names.get(f.name, f.name), path=r.file_names.get(f.name, "")
+        )
+        for f in ing.files
+    ]
+    return dataclasses.replace(ing, files=files, notes=[r.text(n) for n in ing.notes])
 
 
 def scan(

@@ -15,9 +15,12 @@ Applied in this order to the findings frame, each step counted, nothing dropped 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,6 +34,7 @@ from .errors import UsageError
 FINGERPRINT_FIELDS = ["rule", "claim_id", "patient_id", "dos", "provider", "codes"]
 GLOBAL_LOOKBACK_DAYS = 90  # longest global period (090 procedures)
 NEW_PATIENT_LOOKBACK_DAYS = 3 * 365  # CPT new/established: any service in the prior 3 years
+PSEUDONYM = re.compile(r"^[PC]-[0-9a-f]{16}$")  # privacy.Redactor's patient / claim ids
 
 
 def add_fingerprint(df: pl.DataFrame) -> pl.DataFrame:
@@ -56,6 +60,17 @@ class Waiver:
     provider: str | None = None
     fingerprint: str | None = None
     index: int = 0
+
+    def pseudonymised(self, pseudo: Callable[[str, str], str]) -> Waiver:
+        """The same waiver with its patient and claim ids as pseudonyms (for a redacted run;
+        ids already written as pseudonyms are kept)."""
+
+        def p(kind: str, v: str | None) -> str | None:
+            return v if v is None or PSEUDONYM.match(v) else pseudo(kind, v)
+
+        return dataclasses.replace(
+            self, claim=p("claim", self.claim), patient=p("patient", self.patient)
+        )
 
     def describe(self) -> str:
         scope = ", ".join(
@@ -149,6 +164,7 @@ def triage(
     today: date | None = None,
     first_dos: date | None = None,
     last_dos: date | None = None,
+    redacted: bool | None = None,
 ) -> Triage:
     today = today or date.today()
     f = add_fingerprint(findings)
@@ -214,6 +230,8 @@ def triage(
             t.waived = pl.concat(waived_parts, how="vertical_relaxed")
     if baseline_path is not None:
         prev = load_baseline(baseline_path)
+        if redacted is not None:
+            check_baseline_redaction(prev, baseline_path, redacted)
         prev_fp = set(prev["fingerprint"].to_list())
         f = f.with_columns(
             pl.when(pl.col("fingerprint").is_in(list(prev_fp)))
@@ -255,6 +273,27 @@ def load_baseline(path: Path) -> pl.DataFrame:
     if "fingerprint" not in df.columns:
         df = add_fingerprint(df)
     return df
+
+
+def check_baseline_redaction(prev: pl.DataFrame, path: Path, redacted: bool) -> None:
+    """A redacted run compares with a redacted baseline, an unredacted one with an unredacted
+    baseline: otherwise nothing matches (and a raw baseline would put raw ids into the
+    'fixed' list of a redacted output)."""
+    if "patient_id" not in prev.columns or prev.height == 0:
+        return
+    ids = prev["patient_id"].drop_nulls()
+    if ids.len() == 0:
+        return
+    pseudo = bool(ids.str.contains(PSEUDONYM.pattern).all())
+    if redacted and not pseudo:
+        raise UsageError(
+            f"baseline {path} holds unredacted identifiers but --redact is on; "
+            "use a baseline written with --redact"
+        )
+    if not redacted and pseudo:
+        raise UsageError(
+            f"baseline {path} was written with --redact; pass --redact (same key) to compare"
+        )
 
 
 def lookback_start(since: date) -> date:

@@ -234,7 +234,7 @@ def test_starter_config_documents_every_option_and_is_valid(tmp_path: Path) -> N
     # every commented example is valid once uncommented
     scan_part, rest = text.split("[columns]", 1)
     p.write_text(re.sub(r"^# ([a-z-]+ = )", r"\1", scan_part, flags=re.M) + "[columns]" + rest)
-    assert load_config(p).top == 10
+    assert load_config(p).top == 5
 
 
 def test_cli_usage_errors_are_one_line(charges: Path) -> None:
@@ -253,7 +253,7 @@ def test_cli_usage_errors_are_one_line(charges: Path) -> None:
 
 def test_cli_help_shows_defaults() -> None:
     out = cli("scan", "--help").stdout
-    for default in ("[default: table]", "[default: review]", "[default: 10]", "[default: 0]"):
+    for default in ("[default: table]", "[default: review]", "[default: 5]", "[default: 0]"):
         assert default in out
 
 

@@ -16,14 +16,19 @@ P1,2025-03-04,DrA,Medicare,17000,,3,L57.0,270
 """
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+TEST_KEY = "0123456789abcdef0123456789abcdef-test-key-only"
+
+
+def cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dermaudit", *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
-        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "200", **(env or {})},
     )
 
 
@@ -135,9 +140,15 @@ def test_inspect(charges: Path) -> None:
 
 
 def test_redact_hides_patient_ids(charges: Path) -> None:
-    r = cli("scan", str(charges), "-f", "json", "--redact")
+    r = cli("scan", str(charges), "-f", "json", "--redact", env={"DERMAUDIT_REDACT_KEY": TEST_KEY})
     assert '"P1"' not in r.stdout
     assert '"P-' in r.stdout
+
+
+def test_redact_without_a_key_is_refused(charges: Path, tmp_path: Path) -> None:
+    r = cli("scan", str(charges), "--redact", env={"HOME": str(tmp_path)})
+    assert r.returncode == 2 and r.stdout == ""
+    assert "needs the practice's redaction key: run 'dermaudit init --key'" in r.stderr
 
 
 def test_sample_is_reproducible(charges: Path, tmp_path: Path) -> None:

@@ -74,6 +74,8 @@ DQ_RULES: dict[str, str] = {
     "DQ-005": "Date of service outside the plausible range",
 }
 
+SITE_MAX_CHARS = 120  # an anatomic site is a few words; longer free text is cut here
+
 AGGREGATE_MARKERS = {"totsrvcs", "totbenes", "totbenedaysrvcs", "avgsbmtdchrg"}
 
 
@@ -100,6 +102,7 @@ class Ingested:
     present: set[str]
     notes: list[str] = field(default_factory=list)
     audited: int | None = None  # set by a partitioned scan, whose lines are not kept
+    sites: list[str] = field(default_factory=list)  # distinct free-text sites (for redaction)
 
     @property
     def rows_total(self) -> int:
@@ -149,7 +152,7 @@ def _normalise(
         joined(mapping.multi.get("dx", [])).alias("_dx_key"),
         raw_text("charge").alias("_charge_raw"),
         raw_text("unit_charge").alias("_unit_charge_raw"),
-        raw_text("site").str.to_lowercase().alias("site"),
+        raw_text("site").str.to_lowercase().str.slice(0, SITE_MAX_CHARS).alias("site"),
         raw_text("lesion_size_cm").alias("_size_raw"),
         raw_text("lesion_count").alias("_count_raw"),
         raw_text("pos").alias("pos"),
@@ -412,7 +415,10 @@ def load_raw(
         present = have if present is None else present & have
     lines = pl.concat(cleans, how="vertical_relaxed") if len(cleans) > 1 else cleans[0]
     dq = pl.concat(dqs) if len(dqs) > 1 else dqs[0]
-    return Ingested(lines=lines, dq=dq, files=infos, present=present or set(), notes=notes)
+    sites = lines["site"].drop_nulls().unique().sort().to_list()
+    return Ingested(
+        lines=lines, dq=dq, files=infos, present=present or set(), notes=notes, sites=sites
+    )
 
 
 def load(

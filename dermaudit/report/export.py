@@ -13,7 +13,7 @@ import polars as pl
 
 from ..engine import ScanResult
 from ..outputs import atomic_file
-from ..privacy import new_salt, redact  # noqa: F401  (re-exported for callers of export)
+from ..privacy import new_salt, redact, spreadsheet_safe  # noqa: F401  (redact re-exported)
 from .summary import summarize
 
 
@@ -59,6 +59,7 @@ def to_json_obj(
     f = result.findings if findings is None else findings
     ing = result.ingested
     out: dict[str, Any] = {
+        "redacted": bool(getattr(result, "redacted", False)),
         "summary": summarize(result),
         "input": {
             "files": [fi.as_dict() for fi in ing.files],
@@ -122,6 +123,8 @@ def _write_text_format(result: ScanResult, fmt: str, findings: pl.DataFrame, fh:
         if findings.height:
             _for_json(findings).write_ndjson(fh)
     else:
-        findings.with_columns(
-            pl.col("rows").cast(pl.List(pl.String)).list.join(" ").alias("rows")
+        spreadsheet_safe(
+            findings.with_columns(
+                pl.col("rows").cast(pl.List(pl.String)).list.join(" ").alias("rows")
+            )
         ).write_csv(fh)

@@ -4,9 +4,9 @@ A pre-engagement assessment ends with "pull these charts": for every (rule x ren
 provider) stratum that has findings, up to ``per_stratum`` encounters are drawn. The draw is
 seeded and stable:
 
-* the order inside a stratum is the SHA-256 of ``seed|rule|provider|file|first row``, so the
+* the order inside a stratum is the SHA-256 of ``seed|rule|provider|date|first row``, so the
   same findings and seed give the same sample on any machine and Python/Polars version;
-* the key uses neither patient nor claim identifiers, so a redacted run (``--redact``) draws
+* the key uses neither patient, claim nor file names, so a redacted run (``--redact``) draws
   exactly the same encounters as an unredacted one;
 * an encounter drawn for several strata appears once, with every stratum that drew it.
 
@@ -116,7 +116,6 @@ def draw_sample(
             pl.lit(str(seed)),
             pl.col("rule"),
             pl.col("provider"),
-            pl.col("file").fill_null(""),
             pl.col("dos").cast(pl.String),
             pl.col("_first_row").cast(pl.String),
         ],
