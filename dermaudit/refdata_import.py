@@ -30,7 +30,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import tomllib
 import zipfile
@@ -1259,9 +1258,9 @@ def _iso(d: date | None) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
+    from .outputs import write_text
+
+    write_text(path, text, private=False)  # public CMS data
 
 
 # ---------------------------------------------------------------------------------------------
