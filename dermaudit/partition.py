@@ -43,10 +43,11 @@ from .ingest.readers import (
     EXCEL_EXT,
     PARQUET_EXT,
     RawFile,
-    _sniff_delimiter,
     _stringify,
+    clean_headers,
     expand_paths,
     sha256_of,
+    text_plan,
 )
 from .model import empty_findings
 from .refdata import RefData
@@ -56,8 +57,9 @@ from .rules.base import Rule
 # partitions of about 1M lines keep the peak near that whatever the input size.
 TARGET_ROWS_PER_PARTITION = 1_000_000
 AUTO_ABOVE_ROWS = 1_500_000
-CSV_BYTES_PER_ROW = 100
-ROW_GROUP_ROWS = 16_384  # a typical charge export line; used to decide without reading
+CSV_BYTES_PER_ROW = 100  # a typical charge export line; used to decide without reading
+ROW_GROUP_ROWS = 16_384
+SAMPLE_ROWS = 20_000  # rows read to recognise the columns before the split
 
 
 def _scan(path: Path) -> pl.LazyFrame:
@@ -67,15 +69,20 @@ def _scan(path: Path) -> pl.LazyFrame:
     if ext in CSV_EXT:
         if path.stat().st_size == 0:
             raise InputError(f"{path.name} is empty (0 bytes); export the charges again")
-        with path.open("rb") as fh:
-            head = fh.read(1 << 16).decode("utf-8", errors="ignore")
-        return pl.scan_csv(
+        delim, header = text_plan(path)
+        lf = pl.scan_csv(
             path,
-            separator=_sniff_delimiter(head),
+            separator=delim,
             infer_schema=False,
             truncate_ragged_lines=True,
             encoding="utf8-lossy",
+            has_header=header is not None,
+            skip_rows=header or 0,
         )
+        if header is None:
+            names = lf.collect_schema().names()
+            lf = lf.rename({c: f"col_{i}" for i, c in enumerate(names, start=1)})
+        return lf
     raise InputError(
         f"{path.name}: partitioned scans read CSV or Parquet, not {ext or 'this file'}"
     )
@@ -129,9 +136,11 @@ def _split(
         if p.suffix.lower() in EXCEL_EXT:
             raise InputError(f"{p.name}: Excel files cannot be partitioned; export CSV or Parquet")
         lf = _scan(p)
-        cols = lf.collect_schema().names()
-        probe = RawFile(p, p.name, "", "probe", pl.DataFrame(schema=dict.fromkeys(cols, pl.String)))
-        mapping = check_columns(probe, overrides)
+        head, _ = _stringify(lf.head(SAMPLE_ROWS).collect())
+        probe = RawFile(p, p.name, "", "probe", clean_headers(head))
+        mapping, _inf = check_columns(probe, overrides)
+        if not overrides:  # every partition uses the roles found on this sample
+            overrides = mapping.as_dict()
         col = mapping.single["patient_id"]
         if patient_col is None:
             patient_col = col
@@ -208,6 +217,7 @@ def run_partitioned(
         counts: list[dict[str, pl.DataFrame]] = []  # the report's line counts
         notes: list[str] = []
         sites: set[str] = set()
+        aside: dict[str, int] = {}
         present: set[str] | None = None
         skipped: dict[str, str] = {}
         run_ids: list[str] = []
@@ -232,7 +242,9 @@ def run_partitioned(
             res.findings.write_parquet(spill)
             findings.append(spill)
             stats.append(res.stats)
-            notes.extend(x for x in ing.notes if x not in notes)
+            notes.extend(x for x in ing.notes if x not in notes and not x.startswith(f"{d.name}: "))
+            for k, v in ing.set_aside_by_file.items():
+                aside[k] = aside.get(k, 0) + v
             sites.update(ing.sites)
             present = ing.present if present is None else present & ing.present
             skipped.update(res.rules_skipped)
@@ -246,7 +258,14 @@ def run_partitioned(
             if findings
             else empty_findings()
         )
-        total = sum(f.rows for f in infos)
+        for info in infos:
+            info.set_aside = aside.get(info.name, 0)
+            if info.set_aside:
+                notes.append(
+                    f"{info.name}: set aside, not charge lines: {info.set_aside} line(s) "
+                    "(titles, totals, repeated headers or blank lines)"
+                )
+        total = sum(f.rows - f.set_aside for f in infos)
         audited = sum(s["rows_audited"] for s in stats)
         payer: dict[str, int] = {}
         for s in stats:

@@ -14,8 +14,15 @@ Canonical columns (one row per billed line):
 ``units``                 whole units (blank = 1)
 ``dx``                    list of ICD-10-CM codes, with the dot
 ``charge``                line charge in dollars (unit charge x units when only that is given)
-``site``, ``lesion_size_cm``, ``lesion_count``, ``pos``, ``credential``, ``group_id``
+``site``, ``lesion_size_cm``, ``lesion_count``, ``pos``, ``group_id``
+``credential``            MD, DO, PA, NP, APRN, ... from a credential column, the suffix of the
+                          provider name ("ROE, JANE PA-C") or the NUCC taxonomy code
+``supervising_provider``, ``billing_provider``, ``taxonomy``, ``line_status``
 ========================  ==========================================================
+
+Columns are recognised by ``roles.infer`` from their values and headers; lines that are not
+charge lines (titles, footers, repeated headers, blank lines) are set aside by ``layout``; lines
+whose status says void, deleted or reversed are set aside too. Both are counted in a note.
 
 A data-quality pass runs first: rows with an unparseable date, a blank or malformed code,
 no patient, or impossible units become ``DQ-nnn`` findings and are kept out of the coding
@@ -24,8 +31,10 @@ rules. Nothing is silently dropped: ``Ingested.rows_total`` = audited + excluded
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +42,9 @@ import polars as pl
 
 from ..errors import InputError
 from ..model import FINDINGS_SCHEMA
-from .columns import Mapping, detect
+from .columns import Mapping
+from .layout import describe as describe_set_aside
+from .layout import set_aside
 from .normalize import (
     CODE_RE,
     code_and_glued_mods,
@@ -47,7 +58,8 @@ from .normalize import (
     size_cm,
     text,
 )
-from .readers import RawFile, expand_paths, read_file
+from .readers import RawFile, expand_paths, read_all
+from .roles import CRED_RE, CREDENTIALS, Inference, candidates, infer
 
 REQUIRED = ("patient_id", "dos", "cpt")
 OPTIONAL_CANON = (
@@ -64,7 +76,12 @@ OPTIONAL_CANON = (
     "group_id",
     "modifiers",
     "dx",
+    "supervising_provider",
+    "billing_provider",
+    "taxonomy",
+    "line_status",
 )
+VOID_STATUS = r"(?i)^\s*(?:void|voided|deleted?|reversed|reversal|cancell?ed|replaced)\b"
 
 DQ_RULES: dict[str, str] = {
     "DQ-001": "Date of service missing or not a date",
@@ -89,6 +106,9 @@ class FileInfo:
     delimiter: str | None
     encoding: str | None
     mapping: dict[str, str | list[str]]
+    header_line: int | None = 1  # 1-based line (sheet row) of the header; None: no header
+    set_aside: int = 0  # lines below the header that are not charge lines (see notes)
+    confidence: dict[str, float] = field(default_factory=dict)  # role -> score of its column
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -103,10 +123,14 @@ class Ingested:
     notes: list[str] = field(default_factory=list)
     audited: int | None = None  # set by a partitioned scan, whose lines are not kept
     sites: list[str] = field(default_factory=list)  # distinct free-text sites (for redaction)
+    unmapped_roles: list[str] = field(default_factory=list)  # optional roles no column has
+    inferences: list[tuple[str, Inference]] = field(default_factory=list, repr=False)
+    set_aside_by_file: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_total(self) -> int:
-        return sum(f.rows for f in self.files)
+        """Charge lines read: every line below the header, less those set aside."""
+        return sum(f.rows - f.set_aside for f in self.files)
 
     @property
     def rows_excluded(self) -> int:
@@ -156,8 +180,30 @@ def _normalise(
         raw_text("lesion_size_cm").alias("_size_raw"),
         raw_text("lesion_count").alias("_count_raw"),
         raw_text("pos").alias("pos"),
-        raw_text("credential").str.to_uppercase().alias("credential"),
+        raw_text("credential").str.to_uppercase().alias("_cred_raw"),
         raw_text("group_id").alias("group_id"),
+        raw_text("supervising_provider").alias("supervising_provider"),
+        raw_text("billing_provider").alias("billing_provider"),
+        raw_text("taxonomy").str.to_uppercase().alias("taxonomy"),
+        raw_text("line_status").alias("line_status"),
+    )
+    void = pl.col("line_status").str.contains(VOID_STATUS).fill_null(False)
+    n_void = phase1.select(void.sum()).item() if "line_status" in s else 0
+    if n_void:
+        phase1 = phase1.filter(~void)
+        notes.append(
+            f"{raw.name}: {n_void} line(s) set aside because their status says void, deleted "
+            "or reversed (not audited)"
+        )
+    phase1 = derive(
+        phase1.with_columns(
+            pl.concat_str(
+                [pl.col(c).fill_null("") for c in ("_cred_raw", "provider", "taxonomy")],
+                separator="\x1f",
+            ).alias("_cred_key")
+        ),
+        "_cred_key",
+        {"credential": credential_expr()},
     )
     numeric_cpt = s["cpt"] in raw.numeric_columns
     code, glued = code_and_glued_mods("_cpt_raw", numeric_cpt)
@@ -323,6 +369,10 @@ def _normalise(
             "pos",
             "credential",
             "group_id",
+            "supervising_provider",
+            "billing_provider",
+            "taxonomy",
+            "line_status",
         )
     )
     if "dx" in mapping.multi:
@@ -342,7 +392,61 @@ def _normalise(
 INTERNAL_COLUMNS = ("__file", "__row", "__part")
 
 
-def check_columns(raw: RawFile, overrides: dict[str, str | list[str]] | None) -> Mapping:
+@cache
+def _taxonomy_table() -> list[tuple[str, str]]:
+    from ..refdata import default_ruleset_dir
+
+    df = pl.read_csv(
+        default_ruleset_dir() / "taxonomy_credentials.csv", comment_prefix="#", infer_schema=False
+    )
+    rows = list(zip(df["prefix"].to_list(), df["credential"].to_list(), strict=True))
+    return sorted(rows, key=lambda r: -len(r[0]))
+
+
+def credential_expr() -> pl.Expr:
+    """The provider's credential: the credential column, else the credential written after the
+    provider's name ("ROE, JANE PA-C"), else the credential of the NUCC taxonomy code."""
+    parts = pl.col("_cred_key").str.split("\x1f")
+    given, name, tax = parts.list.get(0), parts.list.get(1), parts.list.get(2)
+    suffix = name.str.extract(CRED_RE, 1).str.to_uppercase().str.replace(r"\.$", "")
+    from_name = suffix.replace_strict(CREDENTIALS, default=suffix, return_dtype=pl.String)
+    from_tax: pl.Expr = pl.lit(None, pl.String)
+    for prefix, cred in reversed(_taxonomy_table()):
+        from_tax = pl.when(tax.str.starts_with(prefix)).then(pl.lit(cred)).otherwise(from_tax)
+    return pl.coalesce([pl.when(given == "").then(None).otherwise(given), from_name, from_tax])
+
+
+def _required_error(raw: RawFile, inf: Inference, missing: list[str]) -> InputError:
+    cols = [c for c in raw.frame.columns if c not in INTERNAL_COLUMNS]
+    if len(cols) == 1 and any(d in cols[0] for d in ",;\t|"):
+        return InputError(
+            f"{raw.name}: could not split the header into columns (found one column "
+            f"'{cols[0][:60]}'); check the delimiter"
+        )
+    if not any(candidates(inf, r) for r in missing):
+        return InputError(
+            f"{raw.name}: no column for {', '.join(missing)} "
+            f"(columns: {', '.join(cols[:25])}); name it in a --columns map.toml, "
+            f'e.g. {missing[0]} = "<your column>"'
+        )
+    parts = []
+    for role in missing:
+        cand = candidates(inf, role)
+        got = ", ".join(f"'{c}' ({sc:.0%})" for c, sc in cand) if cand else "no candidate"
+        parts.append(f"{role}: {got}")
+    first = missing[0]
+    best = candidates(inf, first, 1)
+    example = best[0][0] if best else "<your column>"
+    return InputError(
+        f"{raw.name}: cannot tell which column holds {', '.join(missing)} "
+        f'({"; ".join(parts)}); name it in a --columns map.toml, e.g. {first} = "{example}"'
+    )
+
+
+def check_columns(
+    raw: RawFile, overrides: dict[str, str | list[str]] | None
+) -> tuple[Mapping, Inference]:
+    """The column roles of ``raw`` (values and headers; a column map wins)."""
     cols = [c for c in raw.frame.columns if c not in INTERNAL_COLUMNS]
     folded = {"".join(ch for ch in c.lower() if ch.isalnum()) for c in cols}
     if AGGREGATE_MARKERS & folded:
@@ -350,27 +454,43 @@ def check_columns(raw: RawFile, overrides: dict[str, str | list[str]] | None) ->
             f"{raw.name} is an aggregate file (per provider x code totals such as Tot_Srvcs), "
             "not a charge-line export; line-level rules cannot run on it"
         )
-    mapping = detect(cols, overrides)
-    missing = [c for c in REQUIRED if c not in mapping.single]
+    inf = infer(raw.frame, overrides)
+    missing = [c for c in REQUIRED if c not in inf.mapping.single]
     if missing:
-        if len(cols) == 1 and any(d in cols[0] for d in ",;\t|"):
-            raise InputError(
-                f"{raw.name}: could not split the header into columns (found one column "
-                f"'{cols[0][:60]}'); check the delimiter"
-            )
-        raise InputError(
-            f"{raw.name}: no column for {', '.join(missing)} "
-            f"(columns: {', '.join(cols[:25])}); name it in a --columns map.toml, "
-            f'e.g. {missing[0]} = "<your column>"'
-        )
-    return mapping
+        raise _required_error(raw, inf, missing)
+    return inf.mapping, inf
 
 
 def present_fields(mapping: Mapping) -> set[str]:
     have = {c for c in (*REQUIRED, *OPTIONAL_CANON) if mapping.has(c)}
     if "unit_charge" in mapping.single:
         have.add("charge")
+    if mapping.has("taxonomy") or mapping.has("provider"):
+        have.add("credential")  # derived from the taxonomy or the name when a column lacks
     return have
+
+
+def _set_aside_rows(raw: RawFile) -> tuple[pl.DataFrame, dict[str, int], str | None]:
+    """Number the rows (row N = the Nth line below the header) and drop the lines that are
+    not charge lines; returns the frame, how many were dropped per source file and the note."""
+    df = raw.frame
+    if "__row" not in df.columns:
+        df = df.with_columns(
+            pl.lit(raw.name).alias("__file"),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"),
+        )
+    cols = [c for c in df.columns if c not in INTERNAL_COLUMNS]
+    why = df.select(set_aside(df, cols).alias("w"))["w"]
+    n = int(why.is_not_null().sum())
+    counts: dict[str, int] = {}
+    per_file: dict[str, int] = {}
+    if n:
+        for k, v in why.drop_nulls().value_counts().iter_rows():
+            counts[str(k)] = int(v)
+        files = df["__file"].cast(pl.String).filter(why.is_not_null()).value_counts()
+        per_file = {str(k): int(v) for k, v in files.iter_rows()}
+    note = describe_set_aside(counts, raw.above_header, raw.name)
+    return (df.filter(why.is_null()) if n else df), per_file, note
 
 
 def load_raw(
@@ -381,43 +501,88 @@ def load_raw(
     payer_exact: dict[str, str] | None = None,
     today: date | None = None,
 ) -> Ingested:
-    """Normalise frames already read (a file each, or a partition of a large dataset)."""
+    """Normalise frames already read (a file each, or a partition of a large dataset).
+
+    A sheet of a workbook (or a member of an archive) whose columns are not charge columns is
+    skipped with a note when another table of the same input is; otherwise its problem is the
+    error."""
     today = today or date.today()
     cleans: list[pl.DataFrame] = []
     dqs: list[pl.DataFrame] = []
     infos: list[FileInfo] = []
     notes: list[str] = []
+    inferences: list[tuple[str, Inference]] = []
     present: set[str] | None = None
+    containers = {p for _, p in raws}
+    multi = {p for p in containers if sum(1 for _, q in raws if q == p) > 1}
+    skipped: list[tuple[Path, str]] = []
+    set_aside_by_file: dict[str, int] = {}
     for raw, path in raws:
         notes.extend(raw.notes)
-        mapping = check_columns(raw, overrides)
-        if raw.frame.height == 0:
-            raise InputError(f"{raw.name} has a header but no data rows; export the charges again")
+        try:
+            if raw.frame.height == 0:
+                raise InputError(
+                    f"{raw.name} has a header but no data rows; export the charges again"
+                )
+            frame, aside_by_file, aside_note = _set_aside_rows(raw)
+            n_aside = sum(aside_by_file.values())
+            if frame.height == 0:
+                raise InputError(f"{raw.name} holds no charge lines below its header")
+            raw = dataclasses.replace(raw, frame=frame)
+            mapping, inf = check_columns(raw, overrides)
+        except InputError as exc:
+            if path in multi:
+                skipped.append((path, str(exc)))
+                notes.append(f"{raw.name}: skipped, not a charge table ({exc})")
+                continue
+            raise
+        if aside_note:
+            notes.append(aside_note)
+        for k, v in aside_by_file.items():
+            set_aside_by_file[k] = set_aside_by_file.get(k, 0) + v
         clean, dq, file_notes = _normalise(
             raw, mapping, payer_rules or [], payer_exact or {}, today
         )
         notes.extend(file_notes)
         cleans.append(clean)
         dqs.append(dq)
+        inferences.append((raw.name, inf))
+        last_row = int(frame.select(pl.col("__row").max()).item() or 0)
         infos.append(
             FileInfo(
                 raw.name,
                 str(path),
                 raw.sha256,
                 raw.format,
-                raw.frame.height,
+                max(last_row, frame.height + n_aside),
                 raw.delimiter,
                 raw.encoding,
                 mapping.as_dict(),
+                header_line=raw.header_line,
+                set_aside=n_aside,
+                confidence={r: round(c.score, 2) for r, c in inf.choices.items()},
             )
         )
         have = present_fields(mapping)
         present = have if present is None else present & have
+    if not cleans:
+        first = skipped[0][1] if skipped else "no table"
+        raise InputError(f"no charge table found: {first}")
     lines = pl.concat(cleans, how="vertical_relaxed") if len(cleans) > 1 else cleans[0]
     dq = pl.concat(dqs) if len(dqs) > 1 else dqs[0]
     sites = lines["site"].drop_nulls().unique().sort().to_list()
+    have_all = present or set()
+    unmapped = [r for r in OPTIONAL_CANON if r not in have_all and r not in ("line_status",)]
     return Ingested(
-        lines=lines, dq=dq, files=infos, present=present or set(), notes=notes, sites=sites
+        lines=lines,
+        dq=dq,
+        files=infos,
+        present=have_all,
+        notes=notes,
+        sites=sites,
+        unmapped_roles=unmapped,
+        inferences=inferences,
+        set_aside_by_file=set_aside_by_file,
     )
 
 
@@ -430,10 +595,13 @@ def load(
     today: date | None = None,
 ) -> Ingested:
     """Read every file once and normalise it to canonical charge lines."""
-    raws = [(read_file(p), p) for p in expand_paths(paths)]
-    return load_raw(
+    notes: list[str] = []
+    raws = [(raw, p) for p in expand_paths(paths, notes) for raw in read_all(p)]
+    out = load_raw(
         raws, overrides=overrides, payer_rules=payer_rules, payer_exact=payer_exact, today=today
     )
+    out.notes[:0] = notes
+    return out
 
 
 __all__ = ["DQ_RULES", "FileInfo", "Ingested", "load", "load_raw"]

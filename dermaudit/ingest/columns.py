@@ -2,8 +2,9 @@
 
 Headers are compared after folding case and removing spaces and punctuation, so
 ``Date of Service``, ``date_of_service`` and ``DATE-OF-SERVICE`` all match ``dateofservice``.
-Alias lists follow ``shared/domain/exports_and_peers.md`` §6.1 (NextGen, Tebra/Kareo,
-athenahealth, Elation, WebPT, CollaborateMD, Tuva, CCLF, Medicare carrier RIF, APCD).
+Alias lists cover the column names documented for NextGen, Tebra/Kareo, athenahealth,
+Elation, WebPT, CollaborateMD, the Tuva input layer, CMS CCLF and the Medicare carrier RIF;
+``roles.infer`` adds the evidence of the values for headers no list has seen.
 """
 
 from __future__ import annotations
@@ -206,6 +207,37 @@ SINGLE: dict[str, list[str]] = {
     "lesion_count": ["lesioncount", "lesions", "numberoflesions", "nlesions", "count"],
     "pos": ["pos", "placeofservice", "placeofservicecode", "lineplaceofsrvccd", "poscode"],
     "group_id": ["billingtin", "renderingtin", "tin", "taxid", "taxnum", "billinggroup", "group"],
+    "supervising_provider": [
+        "supervisingprovider",
+        "supervising",
+        "supervisingphysician",
+        "supervisingprovidername",
+        "supervisingnpi",
+        "supervisingprovidernpi",
+    ],
+    "billing_provider": [
+        "billingprovider",
+        "billingprovidername",
+        "billingnpi",
+        "billingprovidernpi",
+        "orgnpinum",
+        "billedprovider",
+    ],
+    "taxonomy": [
+        "taxonomy",
+        "taxonomycode",
+        "providertaxonomy",
+        "renderingtaxonomy",
+        "prvtaxonomy",
+    ],
+    "line_status": [
+        "linestatus",
+        "chargestatus",
+        "status",
+        "voidstatus",
+        "transactionstatus",
+        "chargelinestatus",
+    ],
 }
 
 # Multi-slot fields: a regex over the folded header; the optional number orders the slots.
@@ -251,7 +283,14 @@ class Mapping:
         return canon in self.single or bool(self.multi.get(canon))
 
 
-def detect(columns: list[str], overrides: dict[str, str | list[str]] | None = None) -> Mapping:
+def detect(
+    columns: list[str],
+    overrides: dict[str, str | list[str]] | None = None,
+    *,
+    use_aliases: bool = True,
+) -> Mapping:
+    """Header aliases only (``use_aliases=False``: just validate and apply ``overrides``); the
+    scan uses ``roles.infer``, which also reads the values."""
     folded = {c: fold(c) for c in columns}
     used: set[str] = set()
     m = Mapping()
@@ -274,6 +313,8 @@ def detect(columns: list[str], overrides: dict[str, str | list[str]] | None = No
                 f"use one of: {', '.join([*SINGLE, *MULTI])}"
             )
         used.update(srcs)
+    if not use_aliases:
+        return m
 
     # Multi-slot fields first so that 'mod1'/'dx1' are not taken by single aliases.
     for canon, patterns in MULTI.items():

@@ -22,6 +22,11 @@ DATE_FORMATS: list[tuple[str, str]] = [
     (r"^\d{8}$", "%Y%m%d"),
     (r"^\d{1,2}-[A-Za-z]{3}-\d{4}$", "%d-%b-%Y"),
     (r"^\d{1,2}-[A-Za-z]{3}-\d{2}$", "%d-%b-%y"),
+    (r"^\d{1,2} [A-Za-z]{3} \d{4}$", "%d %b %Y"),
+    (r"^[A-Za-z]{3} \d{1,2},? \d{4}$", "%b %d %Y"),
+    (r"^[A-Za-z]{4,9} \d{1,2},? \d{4}$", "%B %d %Y"),
+    (r"^\d{1,2}-\d{1,2}-\d{2}$", "%m-%d-%y"),
+    (r"^\d{1,2}\.\d{1,2}\.\d{4}$", "%m.%d.%Y"),
 ]
 EXCEL_EPOCH = date(1899, 12, 30)
 
@@ -33,7 +38,17 @@ def text(col: str) -> pl.Expr:
 
 
 def parse_date(col: str) -> pl.Expr:
-    s = text(col).str.replace(r"^(\S+)[T ].*$", "${1}")
+    # a time after the date ("2025-03-04 00:00:00", "2025-03-04T08:15Z", "3/4/2025 8:15 AM")
+    # is dropped; the month name in "27-OCT-1999" or "Mar 4, 2025" is not a time
+    s = (
+        text(col)
+        .str.replace(
+            r"^(.+?)[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AP]M)?(?:Z|[+-]\d{2}:?\d{2})?$",
+            "${1}",
+        )
+        .str.replace(",", "", literal=True)
+        .str.replace_all(r"\s+", " ")
+    )
     parsed = [
         pl.when(s.str.contains(rx)).then(s.str.strptime(pl.Date, fmt, strict=False))
         for rx, fmt in DATE_FORMATS
