@@ -83,6 +83,19 @@ def rule(rule_id: str) -> RuleInfo:
 
 
 @dataclass
+class ColumnRole:
+    """One column of an input: the role it was given (or None), the runner-up, the evidence."""
+
+    column: str
+    role: str | None
+    score: float
+    confident: bool
+    evidence: list[str]
+    runner_up: str | None
+    runner_up_score: float
+
+
+@dataclass
 class FileMapping:
     name: str
     format: str
@@ -91,11 +104,16 @@ class FileMapping:
     delimiter: str | None
     encoding: str | None
     mapping: dict[str, str | list[str]]
+    header_line: int | None = 1
+    columns: list[ColumnRole] = field(default_factory=list)
+    missing_required: list[str] = field(default_factory=list)
+    unmapped_optional: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Inspection:
-    """What ``dermaudit inspect`` shows: the mapping per file and what the data holds."""
+    """What ``dermaudit inspect`` shows: per file every column's role with its evidence, and
+    what the data holds (when the required columns were found)."""
 
     files: list[FileMapping]
     rows: int
@@ -107,6 +125,63 @@ class Inspection:
     rules_cannot_run: dict[str, list[str]]
     notes: list[str]
 
+    @property
+    def complete(self) -> bool:
+        return all(not f.missing_required for f in self.files)
+
+    def columns_toml(self) -> str:
+        """A ``--columns`` map of what was found (first file), to fix and reuse nightly."""
+        f = self.files[0]
+        lines = [
+            f"# dermaudit column map for {f.name}: canonical role = column header.",
+            "# Fix a line that is wrong and pass the file with --columns (or [columns] in",
+            "# dermaudit.toml). Roles: see 'dermaudit inspect'.",
+            "[columns]",
+        ]
+        for role, src in f.mapping.items():
+            val = "[" + ", ".join(_q(x) for x in src) + "]" if isinstance(src, list) else _q(src)
+            lines.append(f"{role} = {val}")
+        for role in f.missing_required:
+            lines.append(f'# {role} = "<the column that holds it>"   (required, not found)')
+        return "\n".join(lines) + "\n"
+
+
+def _q(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _column_roles(inf: Any) -> list[ColumnRole]:
+    from .ingest.roles import MULTI_ROLES
+
+    owner = {c: role for role, ch in inf.choices.items() for c in ch.columns}
+    out = []
+    for col, sc in inf.scores.items():
+        role = owner.get(col)
+        ranked = sorted(sc.items(), key=lambda kv: -kv[1])
+        ru = next(((r, v) for r, v in ranked if r != role), (None, 0.0))
+        ch = inf.choices.get(role) if role else None
+        score = 1.0 if ch is not None and ch.forced else (sc.get(role, 0.0) if role else 0.0)
+        out.append(
+            ColumnRole(
+                column=col,
+                role=role,
+                score=round(score, 2),
+                confident=bool(ch and (ch.confident or (role in MULTI_ROLES and score >= 0.7))),
+                evidence=(
+                    ["from the column map"]
+                    if ch and ch.forced
+                    else inf.evidence[col].get(role, [])
+                    if role
+                    else inf.evidence[col].get(ranked[0][0], [])
+                    if ranked
+                    else []
+                ),
+                runner_up=ru[0] if ru[1] > 0 else None,
+                runner_up_score=round(ru[1], 2),
+            )
+        )
+    return out
+
 
 def inspect(
     paths: str | Path | Sequence[str | Path],
@@ -114,9 +189,15 @@ def inspect(
     columns: str | Path | dict[str, str | list[str]] | None = None,
     payer_map: str | Path | None = None,
 ) -> Inspection:
-    """Read the inputs and return the column mapping and what the data holds."""
+    """Read the inputs and return every column's role with its evidence and what the data
+    holds. A file whose required columns cannot be found is still described (its
+    ``missing_required`` names them); nothing is raised for it."""
     from . import engine, ingest
+    from .errors import InputError
+    from .ingest import REQUIRED, _set_aside_rows
     from .ingest.columns import load_mapping_file
+    from .ingest.readers import expand_paths, read_all
+    from .ingest.roles import ROLES, infer
     from .refdata import load_refdata
     from .scan import load_payer_map
 
@@ -131,15 +212,46 @@ def inspect(
         if columns is not None
         else None
     )
-    ing = ingest.load(
-        [str(p) for p in paths],
-        overrides=overrides,
-        payer_rules=p_rules + ref.payer_rules,
-        payer_exact=p_exact,
-    )
+    notes: list[str] = []
+    files: list[FileMapping] = []
+    for p in expand_paths([str(x) for x in paths], notes):
+        for raw in read_all(p):
+            frame, _aside, note = _set_aside_rows(raw)
+            inf = infer(frame, overrides)
+            files.append(
+                FileMapping(
+                    raw.name,
+                    raw.format,
+                    frame.height,
+                    raw.sha256,
+                    raw.delimiter,
+                    raw.encoding,
+                    inf.mapping.as_dict(),
+                    header_line=raw.header_line,
+                    columns=_column_roles(inf),
+                    missing_required=[r for r in REQUIRED if r not in inf.mapping.single],
+                    unmapped_optional=[
+                        r for r in ROLES if r not in REQUIRED and r not in inf.choices
+                    ],
+                )
+            )
+            notes.extend(raw.notes)
+            if note:
+                notes.append(note)
+    out = Inspection(files, sum(f.rows for f in files), 0, None, None, {}, {}, {}, notes)
+    if not out.complete:
+        return out
+    try:
+        ing = ingest.load(
+            [str(p) for p in paths],
+            overrides=overrides,
+            payer_rules=p_rules + ref.payer_rules,
+            payer_exact=p_exact,
+        )
+    except InputError as exc:
+        out.notes.append(str(exc))
+        return out
     lines = ing.lines
-    first = lines["dos"].min() if lines.height else None
-    last = lines["dos"].max() if lines.height else None
 
     def counts(col: str) -> dict[str, int]:
         if not lines.height:
@@ -147,22 +259,16 @@ def inspect(
         df = lines.group_by(col).len().sort(["len", col], descending=[True, False])
         return {str(k): int(v) for k, v in df.iter_rows()}
 
-    cannot = {
+    out.rows = ing.rows_total
+    out.rows_usable = lines.height
+    out.first_dos = lines["dos"].min() if lines.height else None  # type: ignore[assignment]
+    out.last_dos = lines["dos"].max() if lines.height else None  # type: ignore[assignment]
+    out.payer_classes = counts("payer_class")
+    out.providers = counts("provider")
+    out.rules_cannot_run = {
         r.id: [c for c in r.requires if c not in ing.present]
         for r in engine.select_rules()
         if any(c not in ing.present for c in r.requires)
     }
-    return Inspection(
-        files=[
-            FileMapping(f.name, f.format, f.rows, f.sha256, f.delimiter, f.encoding, f.mapping)
-            for f in ing.files
-        ],
-        rows=ing.rows_total,
-        rows_usable=lines.height,
-        first_dos=first,  # type: ignore[arg-type]
-        last_dos=last,  # type: ignore[arg-type]
-        payer_classes=counts("payer_class"),
-        providers=counts("provider"),
-        rules_cannot_run=cannot,
-        notes=list(ing.notes),
-    )
+    out.notes = list(ing.notes)
+    return out

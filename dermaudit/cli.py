@@ -369,36 +369,75 @@ def inspect(
     payer_map: Annotated[
         Path | None, typer.Option(help="TOML payer-name -> payer-class map.")
     ] = None,
+    write_columns: Annotated[
+        Path | None,
+        typer.Option(help="Write the column map found (TOML) to fix one line and reuse it."),
+    ] = None,
 ) -> None:
-    """Show the detected columns, rows, dates, payers, providers and rules that cannot run."""
+    """Show every column's role with the runner-up and the evidence, then the rows, dates,
+    payers and providers, and the rules that cannot run. Exit 0 even when a required column
+    is missing (it is named).
+
+    Examples:
+
+      dermaudit inspect charges.csv
+
+      dermaudit inspect charges.csv --write-columns columns.toml
+    """
     from rich.markup import escape
+    from rich.table import Table
 
     from .api import inspect as inspect_api
+    from .outputs import guard, write_text
     from .report.console import make_console
 
     ins = inspect_api(paths, columns=columns, payer_map=payer_map)
     con = make_console()
     for fi in ins.files:
+        head = f"header on line {fi.header_line}" if fi.header_line else "no header row"
         con.print(
-            f"[bold]{escape(fi.name)}[/] ({fi.format}, {fi.rows:,} rows, "
+            f"[bold]{escape(fi.name)}[/] ({fi.format}, {fi.rows:,} lines, {head}, "
             f"sha256 {fi.sha256[:16]}...)"
         )
         if fi.delimiter:
             con.print(f"  delimiter {fi.delimiter!r}, encoding {fi.encoding}")
-        for k, v in fi.mapping.items():
-            con.print(f"  {k:<15} <- {escape(', '.join(v) if isinstance(v, list) else v)}")
-    excluded = ins.rows - ins.rows_usable
-    con.print(f"Rows: {ins.rows:,} ({ins.rows_usable:,} usable, {excluded:,} excluded)")
-    if ins.rows_usable:
-        con.print(f"Dates of service: {ins.first_dos!s} to {ins.last_dos!s}")
-        con.print("Payer classes: " + ", ".join(f"{a} {b:,}" for a, b in ins.payer_classes.items()))
-        con.print(
-            "Providers: " + escape(", ".join(f"{a} ({b:,})" for a, b in ins.providers.items()))
-        )
-    cannot = [f"{rid} (needs {', '.join(c)})" for rid, c in ins.rules_cannot_run.items()]
-    con.print("Rules that cannot run: " + (", ".join(cannot) if cannot else "none"))
+        t = Table(show_edge=False, pad_edge=False)
+        for head_name in ("column", "role", "conf.", "runner-up", "evidence"):
+            t.add_column(head_name, overflow="fold")
+        for col in fi.columns:
+            role = col.role or "[dim]-[/]"
+            conf = f"{col.score:.0%}" + ("" if col.confident or not col.role else " low")
+            ru = f"{col.runner_up} {col.runner_up_score:.0%}" if col.runner_up else ""
+            t.add_row(escape(col.column), role, conf, ru, escape("; ".join(col.evidence)))
+        con.print(t)
+        if fi.missing_required:
+            con.print(
+                f"[red]missing required:[/] {', '.join(fi.missing_required)} — name them in "
+                "--columns (see --write-columns)"
+            )
+        if fi.unmapped_optional:
+            con.print(f"not found (optional): {', '.join(fi.unmapped_optional)}")
+    if ins.complete:
+        excluded = ins.rows - ins.rows_usable
+        con.print(f"Rows: {ins.rows:,} ({ins.rows_usable:,} usable, {excluded:,} excluded)")
+        if ins.rows_usable:
+            con.print(f"Dates of service: {ins.first_dos!s} to {ins.last_dos!s}")
+            con.print(
+                "Payer classes: " + ", ".join(f"{a} {b:,}" for a, b in ins.payer_classes.items())
+            )
+            con.print(
+                "Providers: " + escape(", ".join(f"{a} ({b:,})" for a, b in ins.providers.items()))
+            )
+        cannot = [f"{rid} (needs {', '.join(c)})" for rid, c in ins.rules_cannot_run.items()]
+        con.print("Rules that cannot run: " + (", ".join(cannot) if cannot else "none"))
     for n in ins.notes:
         con.print(f"[yellow]note:[/] {escape(n)}")
+    if write_columns is not None:
+        from .ingest.readers import expand_paths
+
+        guard([("--write-columns", write_columns)], expand_paths(paths))
+        write_text(write_columns, ins.columns_toml(), private=False)
+        con.print(f"wrote {escape(str(write_columns))}")
 
 
 @app.command("rules")

@@ -37,7 +37,7 @@ import polars as pl
 from . import engine
 from .errors import InputError
 from .features import line_counts, merge_line_counts
-from .ingest import FileInfo, Ingested, check_columns, load_raw
+from .ingest import FileInfo, Ingested, check_columns, load_raw, unmapped_of
 from .ingest.readers import (
     CSV_EXT,
     EXCEL_EXT,
@@ -65,7 +65,7 @@ SAMPLE_ROWS = 20_000  # rows read to recognise the columns before the split
 def _scan(path: Path) -> pl.LazyFrame:
     ext = path.suffix.lower()
     if ext in PARQUET_EXT:
-        return pl.scan_parquet(path)
+        return pl.scan_parquet(path, glob=False)
     if ext in CSV_EXT:
         if path.stat().st_size == 0:
             raise InputError(f"{path.name} is empty (0 bytes); export the charges again")
@@ -78,6 +78,7 @@ def _scan(path: Path) -> pl.LazyFrame:
             encoding="utf8-lossy",
             has_header=header is not None,
             skip_rows=header or 0,
+            glob=False,
         )
         if header is None:
             names = lf.collect_schema().names()
@@ -106,7 +107,7 @@ def auto_partitions_if_large(paths: list[str]) -> int:
     for p in files:
         if p.suffix.lower() in PARQUET_EXT:
             try:
-                est += int(pl.scan_parquet(p).select(pl.len()).collect().item())
+                est += int(pl.scan_parquet(p, glob=False).select(pl.len()).collect().item())
             except Exception:  # unreadable: the in-memory reader reports it in one line
                 return 1
         elif p.suffix.lower() in CSV_EXT:
@@ -295,6 +296,7 @@ def run_partitioned(
             notes=notes,
             audited=audited,
             sites=sorted(sites),
+            unmapped_roles=unmapped_of(present or set()),
         )
         return engine.ScanResult(
             findings=merged,

@@ -465,8 +465,6 @@ def present_fields(mapping: Mapping) -> set[str]:
     have = {c for c in (*REQUIRED, *OPTIONAL_CANON) if mapping.has(c)}
     if "unit_charge" in mapping.single:
         have.add("charge")
-    if mapping.has("taxonomy") or mapping.has("provider"):
-        have.add("credential")  # derived from the taxonomy or the name when a column lacks
     return have
 
 
@@ -564,6 +562,10 @@ def load_raw(
             )
         )
         have = present_fields(mapping)
+        if clean.select(pl.col("credential").is_not_null().any()).item():
+            have.add("credential")  # from the provider names or the taxonomy codes
+        if clean.select(pl.col("mods").list.len().gt(0).any()).item():
+            have.add("modifiers")  # glued to the code ("99213-25")
         present = have if present is None else present & have
     if not cleans:
         first = skipped[0][1] if skipped else "no table"
@@ -572,7 +574,7 @@ def load_raw(
     dq = pl.concat(dqs) if len(dqs) > 1 else dqs[0]
     sites = lines["site"].drop_nulls().unique().sort().to_list()
     have_all = present or set()
-    unmapped = [r for r in OPTIONAL_CANON if r not in have_all and r not in ("line_status",)]
+    unmapped = unmapped_of(have_all)
     return Ingested(
         lines=lines,
         dq=dq,
@@ -584,6 +586,11 @@ def load_raw(
         inferences=inferences,
         set_aside_by_file=set_aside_by_file,
     )
+
+
+def unmapped_of(present: set[str]) -> list[str]:
+    """The optional roles no column of the export supplies."""
+    return [r for r in OPTIONAL_CANON if r not in present and r != "line_status"]
 
 
 def load(

@@ -96,11 +96,11 @@ def find_header(rows: list[list[str]]) -> HeaderGuess:
 
 # ---- lines that are not charge lines -------------------------------------------------------
 
-REASONS = {
-    "blank": "blank line",
-    "header": "repeated header (page break)",
-    "footer": "total, page or report-parameter line",
-    "label": "line with one filled cell (a title or section label)",
+REASONS = {  # (one, several)
+    "blank": ("blank line", "blank lines"),
+    "header": ("repeated header (page break)", "repeated headers (page breaks)"),
+    "footer": ("total, page or report-parameter line", "total, page or report-parameter lines"),
+    "label": ("line with one filled cell (a title or label)", "lines with one filled cell"),
 }
 
 
@@ -118,7 +118,7 @@ def set_aside(df: pl.DataFrame, columns: list[str]) -> pl.Expr:
         ]
     )
     first = pl.coalesce([pl.when(c != "").then(c) for c in cell])
-    footer_like = first.str.contains(FOOTER.pattern).fill_null(False)
+    footer_like = first.str.contains("(?i)" + FOOTER.pattern).fill_null(False)
     few = nonempty <= max(3, int(0.4 * len(cols)))
     return (
         pl.when(nonempty == 0)
@@ -134,7 +134,7 @@ def set_aside(df: pl.DataFrame, columns: list[str]) -> pl.Expr:
 
 
 def describe(counts: dict[str, int], above: int, name: str) -> str | None:
-    parts = [f"{n} {REASONS[k]}{'s' if n != 1 else ''}" for k, n in sorted(counts.items()) if n]
+    parts = [f"{n} {REASONS[k][n != 1]}" for k, n in sorted(counts.items()) if n]
     if above:
         parts.insert(
             0,

@@ -273,6 +273,7 @@ def _parse_text(
             truncate_ragged_lines=True,
             has_header=guess.index is not None,
             skip_rows=guess.index or 0,
+            glob=False,  # a file name may hold [ ] * ?
         )
     except (pl.exceptions.ComputeError, pl.exceptions.ShapeError) as exc:
         first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
@@ -351,7 +352,7 @@ def text_plan(path: Path) -> tuple[str, int | None]:
 def _read_parquet(path: Path, display: str | None = None) -> RawFile:
     name = display or path.name
     try:
-        df = pl.read_parquet(path)
+        df = pl.read_parquet(path, glob=False)
     except Exception as exc:
         raise InputError(
             f"{name} cannot be read as Parquet ({type(exc).__name__}); check the file is complete"

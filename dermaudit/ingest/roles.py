@@ -130,7 +130,7 @@ STATUS_WORDS = {
 }  # fmt: skip
 TAXONOMY_RE = r"^\d{3}[0-9A-Z]{6}X$"
 NPI_RE = r"^\d{10}$"
-ID_RE = r"^[A-Za-z0-9][A-Za-z0-9\-_./#]{2,39}$"
+ID_RE = r"^[A-Za-z0-9][A-Za-z0-9\-_./#]{1,39}$"
 MONEY_RE = r"^\(?-?\$?\s?-?[\d,]*\d(?:\.\d{1,2})?\)?$"
 NAME_RE = r"^[A-Za-z'\-. ]+,\s*[A-Za-z'\-. ]+$|^[A-Z][a-z'\-]+(?:\s+[A-Z]\.?)?\s+[A-Z][A-Za-z'\-]+"
 
@@ -248,11 +248,13 @@ def _features(s: pl.Series) -> dict[str, float]:
             )
         )
     )
+    serial = pl.col("v").str.contains(r"^\d{5}(?:\.0+)?$")  # an Excel day number, or a code
     num = pl.col("v").str.replace_all(r"[$,()\s]", "").cast(pl.Float64, strict=False)
     row = df.select(
         code.str.contains(CODE_RE).fill_null(False).mean().alias("cpt_shape"),
         code.is_in(list(voc["codes"])).fill_null(False).mean().alias("cpt_known"),
-        parse_date("v").is_not_null().mean().alias("date"),
+        (parse_date("v").is_not_null() & ~serial).mean().alias("date"),
+        serial.mean().alias("serial"),
         parse_date("v").dt.year().median().alias("year"),
         mod_tokens.list.eval(pl.element().is_in(list(voc["mods"]))).list.all().mean().alias("mod"),
         (mod_tokens.list.len() <= 4).mean().alias("mod_len"),
@@ -334,6 +336,7 @@ def _content(role: str, f: dict[str, float]) -> tuple[float, str | None]:
         return s, f"{pct(f['dx'])} valid ICD-10-CM codes, {pct(f['dx_shape'])} ICD-shaped"
     if role == "dos":
         s = f["date"] if 1990 <= f["year"] <= 2100 else 0.2 * f["date"]
+        s = max(s, 0.6 * f["serial"] * (1.0 - min(1.0, 2 * f["cpt_known"])))
         return s, f"{pct(f['date'])} dates (median year {int(f['year']) if f['year'] else '-'})"
     if role == "modifiers":
         s = f["mod"] * f["mod_len"]

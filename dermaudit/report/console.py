@@ -203,6 +203,16 @@ def notes(result: ScanResult, console: Console, verbose: bool) -> None:
             _indented(console, f"{rule}: {n:,} row(s) excluded from the coding rules", indent=2)
         for note in ing.notes:
             _indented(console, note, indent=2)
+    blocked = {r: ids for r, ids in s.get("unmapped_roles", {}).items() if ids}
+    if blocked:
+        console.print()
+        _indented(
+            console,
+            "Not in the export: "
+            + "; ".join(f"{r} ({len(ids)} rule(s) could not run)" for r, ids in blocked.items())
+            + " — see 'dermaudit inspect'",
+            indent=0,
+        )
     if s["rules_skipped"]:
         console.print()
         if verbose:

@@ -65,6 +65,7 @@ def to_json_obj(
             "files": [fi.as_dict() for fi in ing.files],
             "rows": ing.rows_total,
             "notes": ing.notes,
+            "unmapped_roles": summarize(result)["unmapped_roles"],
         },
         "ruleset": {
             "name": result.ref.name,

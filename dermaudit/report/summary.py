@@ -410,6 +410,16 @@ def annualise(
 # ---- the summary -----------------------------------------------------------------------
 
 
+def unmapped_roles(result: ScanResult) -> dict[str, list[str]]:
+    """Optional roles no column of the export holds, each with the selected rules that could
+    not run for want of it (an empty list: no selected rule needs it)."""
+    selected = set(result.rules_run) | set(result.rules_skipped)
+    out: dict[str, list[str]] = {}
+    for role in result.ingested.unmapped_roles:
+        out[role] = sorted(rid for rid in selected if rid in RULES and role in RULES[rid].requires)
+    return out
+
+
 def summarize(result: ScanResult) -> dict[str, Any]:
     """The summary of ``result``; computed once per findings frame, reference data, stats and
     input (the console, the JSON and the HTML report all ask for it)."""
@@ -551,4 +561,5 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
         ),
         "rules_run": len(result.rules_run),
         "rules_skipped": dict(sorted(result.rules_skipped.items())),
+        "unmapped_roles": unmapped_roles(result),
     }
