@@ -23,6 +23,8 @@ import polars as pl
 from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import (
+    CPM_12,
+    NCCI_MANUAL,
     Context,
     all_dx_in,
     emit,
@@ -36,8 +38,13 @@ from .base import (
 )
 
 NCCI_CH1_EM = (
-    "NCCI Policy Manual ch. I (E/M with procedures) and ch. III (integumentary), as quoted by "
-    "AAPC and McKesson; global days from the CMS PFS RVU file (rulesets/codes.csv)."
+    f"{CPM_12}, §40.1 (components of the global surgical package: pre-operative visits the "
+    "day before a major procedure and the day of a minor one; the decision for surgery is "
+    "excluded) and §40.2.A (billing requirements: modifier 57 for the decision for major "
+    f"surgery, 25 for a separately identifiable visit on the day of a procedure); {NCCI_MANUAL}, "
+    "ch. I (Evaluation & Management services) and ch. XI (Medicine, Evaluation and Management "
+    "services); global days from the CMS PFS Relative Value File; secondary: AAPC blog 30916, "
+    "McKesson."
 )
 
 NEW_TO_EST = {
@@ -139,6 +146,9 @@ def _minor_procs(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.S,
     money=Money.UNDER,
     title="Office E/M on a minor-procedure day without modifier 25",
+    out_of_scope="E/M lines with 57 (EM-004) and days with a 090 procedure (EM-005: the "
+    "decision-for-surgery modifier); whether the visit was significant and separately "
+    "identifiable (a note review); self-pay lines.",
     flags="""
 An office E/M (99202-99215) on the same day, for the same patient and rendering provider, as
 a procedure with a 000 or 010 global period, when the E/M line carries neither modifier 25
@@ -227,6 +237,8 @@ def _em_002_stats(ctx: Context) -> pl.LazyFrame:
     level="provider",
     title="Modifier-25 utilisation outlier (provider)",
     stats=_em_002_stats,
+    out_of_scope="Whether any single E/M-25 was justified (EM-001/EM-003 judge lines); payers "
+    "other than Medicare are counted but not judged separately.",
     flags="""
 A rendering provider who billed an office E/M with modifier 25 at more than the review
 trigger (rulesets/benchmarks.toml em25_with_procedure_review_threshold, 90% by default) of
@@ -248,14 +260,16 @@ rate near 70% of biopsy/destruction encounters and reported record requests at 1
         "a same-day AK destruction); 17000 alone when the visit was only the decision to treat."
     ),
     source=(
-        "HHS-OIG 2025 'Dermatology Providers Generally Met Medicare Requirements for E/M "
-        "Services Performed on Same Day as Minor Surgical Procedures'; HHS-OIG OEI-07-03-00470 "
-        "'Use of Modifier 25' (2005); Cutis/MDedge 2016 commentary (AMA RUC/RBRVS data); NCCI "
-        "Policy Manual ch. I. Thresholds: rulesets/benchmarks.toml and benchmarks_em.toml."
+        "HHS-OIG (2025) 'Dermatology Providers Generally Met Medicare Requirements for E/M "
+        "Services Performed on Same Day as Minor Surgical Procedures'; HHS-OIG "
+        "OEI-07-03-00470 'Use of Modifier 25' (2005); Medicare Claims Processing Manual, Pub."
+        " 100-04, ch. 12, §30.6.6.B (modifier 25); context only: Cutis/MDedge 2016 commentary"
+        " (AMA RUC/RBRVS data). The review trigger and minimum counts are dermaudit settings "
+        "in rulesets/benchmarks.toml and benchmarks_em.toml."
     ),
     amount="None: a utilisation rate is not an overpayment by itself (amount left empty).",
     limits="""
-The review trigger is our own choice (U), not a payer limit; the OIG figure is a share of
+The review trigger is a dermaudit setting (U), not a payer limit; the OIG figure is a share of
 E/M claims and is shown as context. All payers are counted together (the OIG data are
 Medicare). A provider whose patients mostly come for chronic disease management with
 incidental procedures may legitimately run high; the finding asks for a note sample, not a
@@ -313,6 +327,7 @@ def em_002(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     money=Money.OVER,
     title="Modifier-25 E/M whose only diagnoses are the procedure's",
     requires=("dx",),
+    out_of_scope="TODO",
     flags="""
 An office E/M with modifier 25 on the same day as a 000/010-global procedure when every
 diagnosis on the E/M line is also a diagnosis of the procedure line(s) - the visit addressed
@@ -411,6 +426,7 @@ def em_003(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.S,
     money=Money.EITHER,
     title="Modifier 57 on an E/M when the day has only minor procedures",
+    out_of_scope="TODO",
     flags="""
 An office E/M with modifier 57 (decision for surgery) on a day whose procedures for the same
 patient and provider all have 000 or 010 global periods, and with no 090 procedure on the
@@ -472,6 +488,7 @@ def em_004(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.S,
     money=Money.UNDER,
     title="E/M on the day of or day before a 090 procedure without 57",
+    out_of_scope="TODO",
     flags="""
 An office E/M by the same provider for the same patient on the day of, or the day before, a
 procedure with a 090 global period (e.g. adjacent tissue transfer 14000-14302, vascular
@@ -548,6 +565,7 @@ def em_005(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     level="history",
     title="New-patient E/M for a patient seen by the same provider within 3 years",
+    out_of_scope="TODO",
     flags="""
 A new-patient office E/M (99202-99205; 99201 before 2021) when the same patient had any
 face-to-face service (any line except pathology readings) from the same rendering provider
@@ -657,6 +675,8 @@ def em_006(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.U,
     money=Money.OVER,
     title="More than one office E/M for one patient, provider and day",
+    out_of_scope="Different rendering providers on one day (not combined); E/M codes outside "
+    "99202-99215.",
     flags="""
 Two or more office E/M units (99202-99215, as separate lines or units > 1) for the same
 patient, rendering provider and date of service.
@@ -669,9 +689,10 @@ either a duplicate or a split visit, and is paid in error if not denied.
     example="99213 + 99214 for P1 with DrA on 2025-03-04.",
     compliant="One E/M for the day at the level the combined work supports, e.g. 99214 x1.",
     source=(
-        "CPT office E/M guidelines (total time on the date of the encounter, 2021+); CMS Claims "
-        "Processing Manual Pub. 100-04 ch. 12 §30.6 (one visit per day per practitioner; not "
-        "read verbatim here)."
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §30.6.7 (office visits: one "
+        "E/M per day by the same physician or a physician of the same specialty in the group,"
+        " combining the day's work); CPT 2025 Professional Edition office E/M guidelines "
+        "(total time on the date of the encounter)."
     ),
     amount="2025 national fees of every E/M unit beyond the highest-paid one.",
     limits="""
@@ -813,6 +834,8 @@ def _level_judgement(
     level="provider",
     title="High-level office E/M share outlier (provider)",
     stats=_em_008_stats,
+    out_of_scope="Individual visits (EM-009 judges lines); total time and MDM, which a charge "
+    "file cannot show.",
     flags="""
 A rendering provider whose share of high-level office visits - 99214+99215 among established
 visits (99211-99215), 99204+99205 among new visits (99202-99205), for dates from 2021-01-01 -
@@ -835,9 +858,11 @@ charge file cannot show, so this is a prompt to audit a sample of notes.
         "Levels that follow documented MDM or total time; a note audit shows whether 70% is right."
     ),
     source=(
-        "derm_rules.md §5.4 (how to build a dermatology E/M benchmark from CMS Medicare Physician "
-        "& Other Practitioners data; 2021 office E/M revision); HHS-OIG OEI-04-10-00180 (2012) "
-        "on E/M coding trends; thresholds in rulesets/benchmarks.toml and benchmarks_em.toml."
+        "CMS Medicare Physician & Other Practitioners by Provider and Service (public use "
+        "file; the specialty benchmark a practice can configure); AMA CPT 2021 office E/M "
+        "revision (MDM or total time); HHS-OIG OEI-04-10-00180 (2012) on E/M coding trends. "
+        "Thresholds (1.5x the comparison share and 2 standard errors) are dermaudit settings "
+        "in rulesets/benchmarks.toml and benchmarks_em.toml."
     ),
     amount="None: a level distribution is not an overpayment by itself (amount left empty).",
     limits="""
@@ -894,6 +919,8 @@ def em_008(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     money=Money.OVER,
     title="Highest-level office E/M with only minor or benign diagnoses",
     requires=("dx",),
+    out_of_scope="Levels chosen by total time; 99204/99214; diagnoses documented only in the "
+    "note.",
     flags="""
 99205 or 99215 whose diagnoses (the E/M line's own, or the encounter's when the line has
 none) all belong to the MINOR_BENIGN group in rulesets/icd10_groups.csv: seborrheic
@@ -911,8 +938,10 @@ for such problems only is an overcoding pattern unless total time supports it.
         "decision."
     ),
     source=(
-        "AMA 2021 office E/M MDM levels as taught by AAD ('Cracking the code' E/M 2021 parts 1-4; "
-        "AAD 2021 E/M FAQ worked examples); derm_rules.md EM-009 (heuristic, U)."
+        "CPT 2025 Professional Edition office E/M guidelines, levels of medical decision "
+        "making (table of MDM elements); secondary: AAD 'Cracking the code' E/M 2021 parts "
+        "1-4 and the AAD 2021 E/M FAQ worked examples. The diagnosis-based screen is a "
+        "heuristic (U)."
     ),
     amount=(
         "2025 national fee of the billed code minus that of the low-MDM code (99213/99203), a "
@@ -968,6 +997,7 @@ def em_009(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.U,
     money=Money.OVER,
     title="99211 on the same day as a procedure",
+    out_of_scope="Other E/M levels (EM-001, EM-003); 99211 on days without a procedure.",
     flags="""
 99211 (a minimal visit that may not need the physician) on the same day, for the same
 patient and rendering provider, as a procedure with a 000, 010 or 090 global period.
@@ -978,7 +1008,11 @@ the procedure already pays for; 99211 is rarely separately payable with a proced
 """,
     example="99211 + 11900 (intralesional injection) on the same day.",
     compliant="11900 alone.",
-    source=NCCI_CH1_EM + " derm_rules.md EM-010 (U).",
+    source=(
+        NCCI_CH1_EM
+        + "; CPT 2025 Professional Edition, 99211 descriptor (may not require the presence of a"
+        " physician)."
+    ),
     amount="2025 national fee of 99211 x units.",
     limits=(
         "Confidence U: a genuinely separate nurse visit (e.g. a blood-pressure recheck ordered by"
@@ -1015,6 +1049,12 @@ def em_010(ctx: Context) -> pl.LazyFrame:
     title="Office E/M for a routine skin-cancer screening billed to Medicare",
     requires=("payer", "dx"),
     payers=("medicare_ffs",),
+    severities={
+        Severity.REVIEW: "the diagnoses are screening/history codes other than Z12.83 alone "
+        "(surveillance of a prior skin cancer is often covered)",
+    },
+    out_of_scope="Medicare Advantage and other payers (their screening benefits differ); "
+    "preventive visits coded with G0438/G0439.",
     flags="""
 An office E/M billed to Medicare fee-for-service without GY or GA whose diagnoses (the E/M
 line's own, or the encounter's when the line has none) are only Z12.83 (skin-cancer
@@ -1032,9 +1072,10 @@ billed only if the line carries GY; if Medicare paid it, it is an overpayment.
         "evaluated."
     ),
     source=(
-        "Social Security Act §1862(a)(7) as quoted in Medicare policy texts (Highmark Medicare "
-        "policy); GY per CMS MM6563 via Find-A-Code/AAOMS; Z12.83 meaning from the ICD-10-CM "
-        "tabular (simple_icd_10_cm, April 2026)."
+        "Social Security Act §1862(a)(7) (routine physical checkups excluded); Medicare "
+        "Benefit Policy Manual, Pub. 100-02, ch. 16, §90 (routine services and appliances); "
+        "CMS MLN Matters MM6563 (GY modifier); ICD-10-CM FY2026 tabular list (Z12.83); "
+        "secondary: Highmark Medicare policy, Find-A-Code, AAOMS."
     ),
     amount="2025 national fee of the E/M line.",
     limits="""
@@ -1110,6 +1151,12 @@ def em_011(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     title="Prolonged-visit code billed to the wrong payer or with the wrong E/M level",
     codes=("G2212", "99417", "99205", "99215"),
+    severities={
+        Severity.REVIEW: "G2212 is billed to a commercial plan (CPT's code is 99417, but some "
+        "plans accept G2212)",
+    },
+    out_of_scope="Total time (not in a charge export); prolonged codes with no E/M at all "
+    "(GEN-002); Medicare Advantage and Medicaid code choice.",
     flags="""
 From 2021-01-01: 99417 billed to Medicare fee-for-service (Medicare uses G2212); G2212 or
 99417 on a day whose office E/M is not 99205 or 99215; G2212 billed to a commercial plan
@@ -1127,8 +1174,9 @@ code that most commercial plans do not recognise.
         "commercial plan."
     ),
     source=(
-        "CMS PFS RVU file status I for 99417 (CY2022); CY2021 PFS final rule G2212 thresholds via "
-        "AAPC forum/chirocode; CPT 99417 via icd10monitor/AAPC (derm_rules.md EM-012)."
+        "CMS PFS Relative Value File status I for 99417 (CY2022 January); CY2021 PFS final "
+        "rule (85 FR 84472) creating G2212 and its time thresholds; CPT 2025 Professional "
+        "Edition, 99417; secondary: AAPC, chirocode, icd10monitor."
     ),
     amount="""
 99417 to Medicare: G2212 2025 fee x units (payable if rebilled correctly). Wrong level: the
@@ -1230,6 +1278,14 @@ def em_012(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.S,
     money=Money.OVER,
     title="G2211 (visit-complexity add-on) billed when it is not payable",
+    severities={
+        Severity.DENIAL: "G2211 is billed to Medicare FFS for a date before 2024-01-01 (never "
+        "separately payable then)",
+        Severity.REVIEW: "the payer is not Medicare FFS, or a preventive service and a 000/010 "
+        "procedure are both on the day (the 2025 exception may apply)",
+    },
+    out_of_scope="Whether the visit was longitudinal care (not visible in charges); G2211 "
+    "without an office E/M (GEN-002).",
     flags="""
 G2211 with a date of service in 2021-2023 (bundled, never separately paid; before 2021 the
 code did not exist, which is GEN-001's finding), or from 2024-01-01 on a day whose office
@@ -1250,9 +1306,11 @@ cases. G2211 on a procedure-day E/M-25 is denied, or paid in error.
         "visit with no procedure."
     ),
     source=(
-        "CMS PFS RVU files CY2021-2025 (G2211 status/RVUs, P); CY2024 PFS final rule on G2211 "
-        "with modifier 25 as summarized by MDedge/Cutis 2024; CMS Transmittal 13015 (2025 "
-        "preventive-service exception) as summarized by edgemed."
+        "CMS PFS Relative Value Files CY2021-CY2025 (G2211 status B and no RVUs 2021-2023, "
+        "payable from 2024); CY2024 PFS final rule (88 FR 78818, G2211 not payable with a "
+        "modifier-25 E/M); CY2025 PFS final rule and CMS Transmittal 13015 (exception for "
+        "annual wellness visits, vaccine administration and Part B preventive services); "
+        "secondary: MDedge/Cutis 2024, edgemed."
     ),
     amount="""
 From 2024: the G2211 2025 national fee x units (paid in error or denied). Before 2024 no

@@ -51,9 +51,11 @@ GROUP_WORDS = {
     "C": "face/ears/eyelids/nose/lips/mucous membrane",
 }
 AAPC_EXCISION = (
-    "CPT excision guidelines as summarised by AAPC ('What You Need to Know to Code Excisions', "
-    "'Three Tidbits'), CodingIntel and cpc-prep; location groups and size bands from the CMS "
-    "PFS RVU short descriptors (derm_rules.md §1.5)"
+    "CPT 2025 Professional Edition excision guidelines (benign 11400-11446 and malignant "
+    "11600-11646 by pathology, location group and excised diameter including margins); "
+    "location groups and size bands also in the CMS PFS Relative Value File short "
+    "descriptors; secondary: AAPC ('What You Need to Know to Code Excisions', 'Three "
+    "Tidbits'), CodingIntel"
 )
 
 
@@ -141,6 +143,12 @@ def lesion_dx(col: str) -> pl.Expr:
     title="Malignant excision code without a malignant or in-situ diagnosis",
     level="line",
     requires=("dx",),
+    severities={
+        Severity.REVIEW: "the diagnoses are history (Z85), uncertain/unspecified behaviour or a "
+        "malignancy outside the skin-cancer list",
+    },
+    out_of_scope="Whether the final pathology was malignant (the claim's diagnosis is "
+    "trusted); excisions before ICD-10 (2015-10-01).",
     flags="""
 A malignant-lesion excision (11600-11646) whose diagnoses (the line's own, or the encounter's
 when the line has none) include no malignant or in-situ skin code (C43, C4A, C44, C46.0, D03,
@@ -159,7 +167,10 @@ without support - an overpayment on review.
     compliant=(
         "11402 for the benign lesion; or 11602 with the malignant pathology code (e.g. C44.519)."
     ),
-    source=AAPC_EXCISION + "; EXC-001.",
+    source=(
+        AAPC_EXCISION
+        + "; ICD-10-CM FY2026 tabular list (C43, C4A, C44, D03, D04)."
+    ),
     amount="""
 (2025 national fee of the malignant code - fee of the benign code with the same location
 group and size band) x units.
@@ -259,6 +270,12 @@ def exc_001(ctx: Context) -> pl.LazyFrame:
     title="Benign excision code with a malignant or in-situ diagnosis",
     level="line",
     requires=("dx",),
+    severities={
+        Severity.REVIEW: "the encounter's diagnoses mix a malignancy with other lesions, so the "
+        "excised lesion cannot be told",
+    },
+    out_of_scope="Claims sent before the pathology report (then the diagnosis is the error); "
+    "excisions before ICD-10.",
     flags="""
 A benign-lesion excision (11400-11446) whose lesion diagnoses (the line's own, or the
 encounter's when the line has none; Z and R codes ignored) are all malignant or in situ
@@ -273,7 +290,10 @@ choice follows the final pathology. A benign code for a malignant lesion under-b
 """,
     example="11402 with C44.519 (basal cell carcinoma, trunk) as the only diagnosis.",
     compliant="11602 (malignant excision, trunk, 1.1-2.0 cm) with C44.519.",
-    source=AAPC_EXCISION + "; EXC-002.",
+    source=(
+        AAPC_EXCISION
+        + "; ICD-10-CM FY2026 tabular list (C43, C4A, C44, D03, D04)."
+    ),
     amount="""
 (2025 national fee of the malignant code with the same location group and size band - fee of
 the billed benign code) x units: revenue left uncollected.
@@ -352,6 +372,14 @@ def exc_002(ctx: Context) -> pl.LazyFrame:
     title="Excision code does not match the site's location group or the size band",
     level="line",
     requires=("site", "lesion_size_cm"),
+    severities={
+        Severity.REVENUE: "the right code pays more (under-banded, or a lower-paying group was "
+        "billed)",
+        Severity.REVIEW: "the billed band is above the size (the export's size may be the lesion "
+        "without margins)",
+    },
+    out_of_scope="Lines without a site word in rulesets/sites.csv or without a size; the "
+    "margin width chosen by the surgeon.",
     flags="""
 An excision (11400-11646) whose code's location group differs from the group of the line's
 site text (rulesets/sites.csv), or whose size band differs from the band of the line's size.
@@ -366,7 +394,7 @@ wrongly; a band below the lesion's own size can never be right, since margins on
 """,
     example="11402 (trunk/arms/legs) with site 'left cheek', size 1.5 cm.",
     compliant="11442 (face group, 1.1-2.0 cm) for that lesion.",
-    source=AAPC_EXCISION + "; EXC-003.",
+    source=AAPC_EXCISION + ".",
     amount="""
 2025 national fees x units: wrong group - the difference between the billed code and the
 right-group code of the same band (or of the size's band when that is higher); under-banded -
@@ -511,6 +539,15 @@ def exc_003(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Simple repair billed with an excision of the same site",
     level="day",
+    severities={
+        Severity.DENIAL: "the sites cannot be compared (no site on a line) and neither line "
+        "carries XS/59, or the sites differ and the pair comes from an imported CMS PTP file "
+        "with indicator 1 (the column-2 code is denied without a modifier)",
+        Severity.REVIEW: "the sites differ, no modifier is present and the pair comes from the "
+        "shipped excerpt (column order and indicator unverified)",
+    },
+    out_of_scope="Intermediate and complex repairs (EXC-005 for benign excisions of 0.5 cm or "
+    "less); repairs on a Mohs day at the Mohs site.",
     flags="""
 A simple repair (12001-12018) on the same day, patient and rendering provider as a lesion
 excision (11400-11646) at the same site. When the export has no site (or a line's site is
@@ -532,7 +569,12 @@ unless a modifier shows a different wound.
     compliant=(
         "11402 alone; a simple repair of a separate laceration is 12001-XS with its own site."
     ),
-    source=NCCI_CH3 + "; NCCI PTP pairs 11400-11646 / 12001-12018 (derm_rules.md §6, EXC-004).",
+    source=(
+        NCCI_CH3
+        + "; CPT 2025 Professional Edition excision guidelines (simple closure is included in "
+        "the excision); CMS NCCI practitioner PTP edits 11400-11646 / 12001-12018 (load the "
+        "quarterly file; the shipped pair table is an excerpt)."
+    ),
     amount=(
         "2025 national non-facility fee x units of the simple repair (charge if not in the table). "
         "For a missing modifier at different sites: the fee x units of the line in column 2 "
@@ -564,6 +606,15 @@ def exc_004(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Intermediate or complex repair billed after a benign excision of 0.5 cm or less",
     level="day",
+    severities={
+        Severity.DENIAL: "the sites cannot be compared (no site on a line) and neither line "
+        "carries XS/59, or the sites differ and the pair comes from an imported CMS PTP file "
+        "with indicator 1 (the column-2 code is denied without a modifier)",
+        Severity.REVIEW: "the sites differ, no modifier is present and the pair comes from the "
+        "shipped excerpt (column order and indicator unverified)",
+    },
+    out_of_scope="Malignant excisions (their repairs are separately reportable); complex "
+    "add-on codes on their own; the true excised diameter when it differs from the code.",
     flags="""
 An intermediate or complex repair (12031-12057, 13100-13152) whose only possible wound on the
 day is a benign excision of 0.5 cm or less (11400, 11420, 11440): at the same site when sites
@@ -585,8 +636,12 @@ not supported for the same lesion.
 """,
     example="11400 (back) + 12031 (back) on one day.",
     compliant="11400 alone; 11401 + 12031 when the excised diameter was 0.6-1.0 cm.",
-    source=NCCI_CH3 + "; AAPC forum quoting the NCCI text (EXC-005); malignant excisions keep "
-    "their repairs (AAPC General Surgery Alert, med3000).",
+    source=(
+        NCCI_CH3
+        + "; CPT 2025 Professional Edition excision guidelines (benign excisions of 0.5 cm or "
+        "less include any repair); secondary: AAPC forum quoting the NCCI text, AAPC General "
+        "Surgery Alert and med3000 (malignant excisions keep their repairs)."
+    ),
     amount=(
         "2025 national non-facility fee x units of the repair (charge if not in the table). "
         "For a missing modifier at different sites: the fee x units of the line in column 2 "
@@ -725,6 +780,8 @@ def exc_005(ctx: Context) -> pl.LazyFrame:
     money=Money.UNDER,
     title="Re-excision inside the 10-day global without 58/78/79",
     level="history",
+    out_of_scope="Re-excisions by a different group; re-excisions after the 10-day window "
+    "(no global period left); payer-specific use of 58 versus 78.",
     flags="""
 An excision (11400-11646) 1-10 days after an earlier excision of the same lesion for the same
 patient by the same rendering provider (or the same billing group when the export has one),
@@ -744,9 +801,10 @@ payer denies it as part of the first excision's global package.
         "11603-58 on 2025-03-12 (re-excision for margins); after day 10 no modifier is needed."
     ),
     source=(
-        "CMS global surgery rules (PFS RVU file global days 010; Medicare Claims Processing "
-        "Manual ch. 12 §40); modifier 58 for staged/more extensive procedures (AAPC General "
-        "Surgery Alert); EXC-007 (confidence U: payer practice varies)"
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §40.1 and §40.2.A "
+        "(procedures during a global period; modifiers 58 and 78); CMS PFS Relative Value "
+        "File global days 010 for excisions; secondary: AAPC General Surgery Alert. Payer "
+        "practice on 58 versus 78 varies (U)."
     ),
     amount="2025 national non-facility fee x units of the later excision (at risk of denial).",
     limits="""

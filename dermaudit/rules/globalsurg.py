@@ -20,9 +20,11 @@ from .base import Context, emit, msg, rule
 from .em import NOT_SELF_PAY, em_type, is_procedure, line_amount, same_file_rows
 
 CMS_GLOBAL = (
-    "CMS global surgery rules: global-days definitions of the PFS RVU file (000/010/090/ZZZ/XXX, "
-    "as reproduced in northstar reference.R) and Medicare Claims Processing Manual Pub. 100-04 "
-    "ch. 12 §40"
+    "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §40.1 (components of the global "
+    "surgical package; services not included: visits unrelated to the diagnosis of the "
+    "surgery, treatment of the underlying condition) and §40.2.A (billing requirements: "
+    "modifiers 24, 58, 78, 79); global days 000/010/090/ZZZ/XXX as defined in the record layout "
+    "of the CMS PFS Relative Value File"
 )
 
 
@@ -127,6 +129,7 @@ def _in_global_message(missing: str) -> pl.Expr:
     money=Money.OVER,
     level="history",
     title="Office E/M inside a post-operative period without modifier 24",
+    out_of_scope="TODO",
     flags="""
 An office E/M (99202-99215) by the same rendering provider for the same patient on days 1-10
 after a procedure with a 010 global period, or days 1-90 after a 090 procedure, without
@@ -177,6 +180,7 @@ def glob_001(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     level="history",
     title="Procedure inside a post-operative period without 58, 78 or 79",
+    out_of_scope="TODO",
     flags="""
 A procedure (000/010/090 global, not an add-on or E/M) by the same rendering provider for the
 same patient on days 1-10 after a 010 procedure or days 1-90 after a 090 procedure, without

@@ -31,6 +31,8 @@ DRUG_UNITS: dict[str, tuple[float, int]] = {"J3301": (10.0, 8)}
     money=Money.OVER,
     title="11900 with 11901, or intralesional injection above one unit",
     codes=INJ,
+    out_of_scope="Two separate injection sessions on one day; the drug supplied (INJ-002, "
+    "INJ-003); chemotherapy intralesional codes 96405/96406.",
     flags="""
 11900 and 11901 on the same day for the same patient and rendering provider, or either code
 above 1 unit (as units or repeated lines).
@@ -42,8 +44,9 @@ count: one of them, once. Units per lesion, or both codes, pay the session more 
     example="11900 x4 for four keloids injected at one visit.",
     compliant="11900 x1 for up to 7 lesions; 11901 x1 alone for more than 7.",
     source=(
-        "CPT descriptors for 11900/11901 (session codes by lesion count; derm_rules.md "
-        "INJ-001, U); rulesets/unit_caps.csv (11900/11901 cap 1, U)."
+        "CPT 2025 Professional Edition, 11900/11901 descriptors (intralesional injection by "
+        "number of lesions per session: up to 7, more than 7); the wording was not verified "
+        "verbatim (U)."
     ),
     amount="""
 2025 national non-facility fees: billed 11900/11901 (fee x units) minus one unit of the
@@ -93,6 +96,8 @@ def inj_001(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Injected drug units above a plausible dose",
     codes=tuple(DRUG_UNITS),
+    out_of_scope="Drugs other than triamcinolone J3301; the payer's MUE for the drug unless the "
+    "CMS MUE table is imported.",
     flags="""
 A drug code billed per dose unit (J3301 triamcinolone acetonide, per 10 mg) with more units on
 one day, for one patient and rendering provider, than a plausible dermatology dose: above 8
@@ -106,17 +111,20 @@ units the record does not support.
     example="J3301 x40 with 11900 for 40 mg of triamcinolone injected into keloids.",
     compliant="J3301 x4 (40 mg = 4 units of 10 mg) with 11900 x1.",
     source=(
-        "HCPCS Level II descriptor unit for J3301 (per 10 mg); derm_rules.md INJ-002 (U). The "
-        "80 mg ceiling is our plausibility limit from typical intralesional (1-40 mg) and "
-        "intramuscular (40-80 mg) triamcinolone doses, not an MUE value."
+        "CMS HCPCS Level II code set 2025, J3301 (triamcinolone acetonide, per 10 mg); CMS "
+        "NCCI MUE practitioner table for the payer's own limit (import it with 'dermaudit "
+        "refdata import'). The 80 mg review ceiling is dermaudit's plausibility bound from "
+        "typical intralesional (1-40 mg) and intramuscular (40-80 mg) doses, not an MUE "
+        "value."
     ),
     amount="""
 The charge per unit x the units above the ceiling (null when the export has no charge; drugs
 have no fee in the code table).
 """,
     limits="""
-Confidence U: the ceiling is ours, not the CMS MUE, and a large intramuscular dose can be
-genuine - review only. Load the practitioner MUE table for the payer's own limit.
+Confidence U: the ceiling is dermaudit's plausibility bound, not the CMS MUE, and a large
+intramuscular dose can be genuine - review only. Load the practitioner MUE table for the
+payer's own limit.
 """,
 )
 def inj_002(ctx: Context) -> pl.LazyFrame:

@@ -33,8 +33,15 @@ from .em import (
 )
 
 CR_8863 = (
-    "CMS CR 8863 / Transmittal 1422 / MLN MM8863 (X{EPSU} modifiers, effective 2015-01-01), as "
-    "summarized by AAPC, AAFP, ACOG and HMSA"
+    "CMS Change Request 8863, Transmittal 1422 (Pub. 100-20), MLN Matters MM8863 (X{EPSU} "
+    "modifiers, effective 2015-01-01: subsets of 59, not reported with it); NCCI Policy Manual "
+    "for Medicare Services ch. I (modifiers and modifier indicators); secondary: AAPC, AAFP, "
+    "HMSA summaries"
+)
+CPT_APPX_A = (
+    "CPT 2025 Professional Edition, appendix A (modifier 25 for E/M only; 59 not for E/M); "
+    "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §30.6.6.B (modifier 25); "
+    "secondary: HMSA"
 )
 X_MODS = ["XE", "XS", "XP", "XU"]
 X_DEFAULT_FROM = date(2015, 1, 1)
@@ -82,6 +89,8 @@ def _too_early(ctx: Context, mods: list[str]) -> pl.Expr:
     money=Money.EITHER,
     level="line",
     title="59 together with an X{EPSU} modifier, or an X modifier before 2015",
+    out_of_scope="Whether the distinct service was justified (BX-003, MOD-003); payers that "
+    "do not accept X{EPSU} modifiers at all.",
     flags="""
 A line carrying modifier 59 and one of XE/XS/XP/XU at the same time; or an X{EPSU} modifier
 on a date of service before it existed (2015-01-01, rulesets/modifiers.csv).
@@ -152,6 +161,7 @@ def mod_001(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     level="line",
     title="59/X{EPSU} on an E/M code, or 25 on a non-E/M code",
+    out_of_scope="E/M lines lacking 25 (EM-001); modifiers other than 25, 59 and X{EPSU}.",
     flags="""
 A distinct-procedure modifier (59, XE, XS, XP, XU) on an E/M-type code (office, consult and
 other E/M families in codes.csv, or any code 99202-99499), or modifier 25 on a code that is
@@ -164,7 +174,7 @@ the line rejected, or leave the E/M without the modifier it needs (EM-001).
 """,
     example="99213-59 + 17000; or 99213 + 17000-25.",
     compliant="99213-25 + 17000.",
-    source="CPT modifier definitions (appendix A) as summarized by HMSA; " + CR_8863 + ".",
+    source=CPT_APPX_A + "; " + CR_8863 + ".",
     amount=(
         "2025 national fee x units of the line carrying the misplaced modifier (the charge when "
         "the code has no fee)."
@@ -250,6 +260,7 @@ def mod_002(ctx: Context) -> pl.LazyFrame:
     level="day",
     title="XS/59 'separate site' on a line whose site equals the other procedure's",
     requires=("site",),
+    out_of_scope="TODO",
     flags="""
 A line with XS or 59 and a recorded site when every other procedure (000/010/090 global) of
 the same patient, provider and day that has a site records the same site text, and nothing
@@ -398,6 +409,8 @@ def _mod_004_stats(ctx: Context) -> pl.LazyFrame:
     level="provider",
     title="Distinct-procedure modifier rate outlier (provider)",
     stats=_mod_004_stats,
+    out_of_scope="Whether any single 59/X{EPSU} line was justified (MOD-003 and BX-003 judge "
+    "lines); providers with fewer than 20 procedure lines.",
     flags="""
 A rendering provider whose share of procedure lines (global 000/010/090/ZZZ) carrying 59 or
 X{EPSU} is above mod59_share_review_threshold (rulesets/benchmarks.toml, 30% by default),
@@ -410,11 +423,15 @@ CMS calls 59 the most widely used HCPCS modifier and one associated with conside
 """,
     example="DrA: 59/XS on 18 of 40 procedure lines (45%).",
     compliant="59/X{EPSU} only where a different lesion, site or session is documented.",
-    source=CR_8863
-    + "; threshold rulesets/benchmarks.toml (dermaudit placeholder, no published benchmark).",
+    source=(
+        CR_8863
+        + "; MOD-004's 30% review trigger and 20-line minimum are dermaudit settings "
+        "(rulesets/benchmarks.toml, benchmarks_em.toml): no published dermatology benchmark "
+        "exists."
+    ),
     amount="None: a modifier rate is not an overpayment by itself (amount left empty).",
     limits="""
-The threshold is a placeholder (U): no published dermatology benchmark was found. Practices
+The threshold is a dermaudit setting (U): no published dermatology benchmark was found. Practices
 doing many multi-lesion sessions (biopsy plus destruction of other lesions) legitimately run
 higher. All payers counted together.
 """,
@@ -453,9 +470,9 @@ def mod_004(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
 
 # ---- MOD-005 --------------------------------------------------------------------------------
 
-# (modifier pair, severity, why) - GA+GZ from derm_rules.md MOD-005 (S); the other pairs are
-# logically contradictory (required vs voluntary ABN, excluded vs medical necessity) and one
-# vendor source says any GA/GY/GZ combination is denied (S weak) -> review.
+# (modifier pair, severity, why) - GA+GZ contradict each other by their CMS definitions (S);
+# the other pairs are logically contradictory (required vs voluntary ABN, excluded vs medical
+# necessity) and one vendor source says any GA/GY/GZ combination is denied (weak) -> review.
 _CONTRADICTIONS: list[tuple[str, str, str, str]] = [
     ("GA", "GZ", "denial", "GA (ABN on file) and GZ (no ABN) contradict each other"),
     (
@@ -489,6 +506,13 @@ _CONTRADICTIONS: list[tuple[str, str, str, str]] = [
     title="ABN/liability modifiers that contradict each other or the service (Medicare)",
     requires=("payer",),
     payers=("medicare_ffs",),
+    severities={
+        Severity.REVIEW: "the contradiction is GA+GY, GY+GZ, GX+GA or GX+GZ (logical, not "
+        "confirmed by a payer text), or GY sits on a benign removal whose diagnosis supports an "
+        "LCD indication",
+    },
+    out_of_scope="Payers other than Medicare FFS; whether an ABN was actually signed; "
+    "cosmetic services without GY (COS-002).",
     flags="""
 Medicare fee-for-service lines with GA and GZ together (denial); with GA+GY, GY+GZ, GX+GA or
 GX+GZ (review); or a benign-lesion removal (shave, benign excision, benign destruction, skin
@@ -508,14 +532,16 @@ denies a service that may be payable.
         "the LCD indication is documented."
     ),
     source=(
-        "Palmetto GBA 'How to Use Modifiers to Indicate the Status of an ABN'; Find-A-Code ABN "
-        "modifier guidelines; AAOMS 2010 on MM6563; CMS MM7228 (GZ auto-denial from "
-        "2011-07-01); rcmguide (GA/GY/GZ combinations, weak)."
+        "CMS MLN Matters MM6563 (GA, GX, GY, GZ definitions) and MM7228 (GZ lines denied "
+        "automatically from 2011-07-01); Medicare Claims Processing Manual, Pub. 100-04, ch. "
+        "30, §50 (Advance Beneficiary Notice); secondary: Palmetto GBA 'How to Use Modifiers "
+        "to Indicate the Status of an ABN', Find-A-Code, AAOMS 2010; weak: rcmguide (GA/GY/GZ"
+        " combinations)."
     ),
     amount="2025 national fee x units of the line (the charge when the code has no fee).",
     limits="""
-Only GA+GZ is tagged S in the reference; the other contradictions are logical (U) and only
-ask for a review. The symptom-diagnosis lists are candidate lists until the practice's MAC
+Only GA+GZ is confirmed by a payer text (S); the other contradictions are logical (U) and
+only ask for a review. The symptom-diagnosis lists are candidate lists until the practice's MAC
 article is loaded. Lines to payers other than Medicare FFS are skipped.
 """,
 )
@@ -592,6 +618,7 @@ def mod_005(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     level="history",
     title="Global-period modifier without a global period to support it",
+    out_of_scope="TODO",
     flags="""
 Modifier 24 on a code that is not E/M-type, or 58/78/79 on an E/M-type code; modifier 24 on
 an E/M with no 010 procedure in the 10 days before it and no 090 procedure in the 90 days

@@ -43,7 +43,16 @@ MOHS_STAGES = ("17311", "17312", "17313", "17314")
 OTHER_FAMILY = {"17311": "17313", "17312": "17314", "17313": "17311", "17314": "17312"}
 SPECIMEN_FAMILIES = ("biopsy", "shave", "excision_benign", "excision_malignant")
 MIN_PROVIDER_CASES = 20
-LCD_MOHS = "Medicare Mohs LCDs (e.g. L35494, L34195, L35704, L35702) and billing article A56514"
+LCD_MOHS = (
+    "Medicare Mohs Micrographic Surgery LCDs L35494 (WPS, rev. eff. 2024-10-31), L34195 (rev. "
+    "eff. 2024-05-09), L35704 (Noridian JF), L35702 (Noridian JE), L34961 (rev. eff. "
+    "2019-11-14) and billing article A56514"
+)
+CPT_MOHS = (
+    "CPT 2025 Professional Edition, Mohs micrographic surgery guidelines (17311-17315: one "
+    "physician acts as surgeon and pathologist; the histopathology of the Mohs layers is part "
+    "of the codes)"
+)
 
 
 @rule(
@@ -54,6 +63,8 @@ LCD_MOHS = "Medicare Mohs LCDs (e.g. L35494, L34195, L35704, L35702) and billing
     money=Money.EITHER,
     title="Mohs add-on stage without its primary",
     codes=("17311", "17312", "17313", "17314", "17315"),
+    out_of_scope="Two cases at different sites on one day (judged together); the number of "
+    "stages medically needed (MOHS-007 looks at rates).",
     flags="""
 17312 without 17311, 17314 without 17313, or 17315 without any of 17311-17314, on the same
 day for the same patient and rendering provider.
@@ -68,8 +79,9 @@ claims (project 01-095).
     example="17311 x1 + 17314 x2 (head-and-neck first stage with trunk add-on stages).",
     compliant="17311 x1 + 17312 x2 for a head-and-neck case; 17313 x1 + 17314 x2 for the trunk.",
     source=(
-        "CPT Mohs code family (17311-17315) and CMS RVU file global 'ZZZ' for the add-ons; "
-        "NCCI add-on code edits; Noridian SMRC project 01-095."
+        CPT_MOHS
+        + "; CMS NCCI add-on code (AOC) edits; add-ons carry global 'ZZZ' in the CMS PFS "
+        "Relative Value File; Noridian SMRC project 01-095 (Mohs add-on stage review)."
     ),
     amount="2025 national non-facility fee x units of the orphan add-on (denied if billed).",
     limits="Two cases at different sites on one day are judged together for the day.",
@@ -143,6 +155,12 @@ def _mohs_text() -> pl.Expr:
     title="Mohs surgery without a malignant or in-situ diagnosis",
     requires=("dx",),
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "the encounter's only cancer code is outside the skin-cancer groups "
+        "(e.g. a soft-tissue sarcoma code) - the MAC's Mohs article may list it",
+    },
+    out_of_scope="The LCD's other indications (tumour size, location area, recurrence, "
+    "immunosuppression); Mohs before ICD-10 (2015-10-01).",
     flags="""
 17311-17315 on a day (ICD-10 era) whose encounter has diagnoses but none in the malignant or
 in-situ groups (C43, C4A, C44, D03, D04, MAL_OTHER - which rulesets/icd10_groups_mohs.csv
@@ -160,7 +178,11 @@ Mohs claim without a cancer diagnosis is unsupported and recoupable.
         "17311 + 17312 with the pathology-confirmed diagnosis, e.g. C44.311 (BCC of the nose); "
         "no Mohs codes for a lesion that is not malignant."
     ),
-    source=LCD_MOHS + "; derm_rules.md MOHS-002 (Practical Dermatology 2011 LCD survey).",
+    source=(
+        LCD_MOHS
+        + "; ICD-10-CM FY2026 tabular list (C43, C4A, C44, D03, D04); secondary: Practical "
+        "Dermatology 2011 survey of the Mohs LCDs."
+    ),
     amount="2025 national non-facility fee x units of every Mohs line of the day.",
     limits="""
 The practice MAC's Mohs article may list further cutaneous malignancies (DFSP, extramammary
@@ -230,6 +252,13 @@ def _mohs_day_info(ctx: Context) -> pl.LazyFrame:
     title="Surgical pathology billed on a Mohs day without a distinct-specimen modifier",
     level="line",
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "the day also has a biopsy, shave or excision whose specimen the "
+        "pathology may belong to (the modifier may be all that is missing; the pair's NCCI "
+        "indicator is unverified)",
+    },
+    out_of_scope="Pathology billed under a different rendering provider (a dermatopathologist); "
+    "which specimen a pathology unit belongs to.",
     flags="""
 A surgical pathology line (88302-88309, e.g. 88305) billed by the same rendering provider, for
 the same patient and day as Mohs (17311-17315), without 59/XS/XU/XE. When the day also has a
@@ -248,9 +277,11 @@ distinct-specimen modifier.
         "of another lesion or a debulk sent for formalin processing."
     ),
     source=(
-        "CPT Mohs guidelines and CPT Assistant Feb 2014 as cited by AAD (Mar 2020); NCCI "
-        "pairs 17311-17315 with 88302-88309 (rulesets/ncci_pairs.csv excerpt, indicator "
-        "not verified); " + LCD_MOHS + "."
+        CPT_MOHS + "; " + LCD_MOHS
+        + "; CPT Assistant Feb 2014 as cited by AAD (Mar 2020: separate tissue sent for "
+        "permanent sections may be reported); NCCI Policy Manual for Medicare Services ch. X "
+        "(Pathology) and ch. III (Mohs Micrographic Surgery); CMS NCCI practitioner PTP edits"
+        " 17311-17315 / 88302-88309 (indicator unverified in the shipped excerpt)."
     ),
     amount="The pathology line's charge (pathology has no single fee in the code table).",
     limits="""
@@ -347,6 +378,7 @@ def _pairs_with_mohs(ctx: Context, left: pl.Expr) -> pl.LazyFrame:
     title="Same-day biopsy on a Mohs day (same lesion, frozen-section exception, or no modifier)",
     level="line",
     codes=(*MOHS, "88331", "88332"),
+    out_of_scope="TODO",
     flags="""
 A skin biopsy line (11102-11107, older 11100/11101, site-specific biopsies) on the same day,
 patient and provider as a Mohs stage (BX-003 leaves Mohs dates to this rule):
@@ -506,6 +538,12 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
     title="Excision or destruction of the Mohs lesion on the Mohs day",
     level="line",
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "a site is missing and the only link between the lines is a shared "
+        "diagnosis code",
+    },
+    out_of_scope="Lines with 59/X{EPSU}/anatomic modifiers at the same site (MOD-003); repairs "
+    "and flaps after Mohs (separately reportable).",
     flags="""
 A malignant excision (11600-11646) or malignant destruction (17260-17286) on the same day,
 patient and provider as a Mohs stage, at the same site as a Mohs line and without 59, an
@@ -521,8 +559,9 @@ with XS (or 59) and its own site.
     example="17311 + 11641 for the same BCC of the nose.",
     compliant="17311 (+17312) alone; 11602-XS for a different lesion on the back, site documented.",
     source=(
-        "One-removal-per-lesion policy (derm_rules.md MOHS-005: S as policy, U as a PTP pair); "
-        "NCCI Policy Manual ch. III via AAPC."
+        CPT_MOHS
+        + "; NCCI Policy Manual for Medicare Services ch. III (Lesion Removal; Mohs "
+        "Micrographic Surgery): one removal per lesion; secondary: AAPC."
     ),
     amount="2025 national non-facility fee x units of the excision/destruction line.",
     limits="""
@@ -596,6 +635,12 @@ def mohs_005(ctx: Context) -> pl.LazyFrame:
     level="day",
     requires=("site",),
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "17311/17312 is billed for a trunk or limb site (the 17311 family also "
+        "covers deep-structure involvement at any site, which the export cannot show)",
+    },
+    out_of_scope="Lines without a site or with site words not in rulesets/sites.csv; the "
+    "number of tissue blocks (17315).",
     flags="""
 17313/17314 (trunk, arms, legs) on a line whose site is head, neck, hands, feet or genitalia
 (revenue: 17311/17312 pay more); 17311/17312 on a trunk/arm/leg site (review: 17311 is
@@ -614,8 +659,9 @@ documented deep-structure involvement is overbilled.
         "deep-structure involvement."
     ),
     source=(
-        "CPT Mohs code structure (CMS RVU-file short descriptors: P for family membership); "
-        "17311 deep-structure wording per Find-A-Code (S); rulesets/sites.csv mapping."
+        CPT_MOHS
+        + "; CMS PFS Relative Value File short descriptors (family membership); secondary: "
+        "Find-A-Code (17311 deep-structure wording); site words: rulesets/sites.csv."
     ),
     amount="""
 Sum over the case's stage lines of (2025 fee of the other site family's code - fee of the
@@ -746,6 +792,8 @@ def _mohs_007_stats(ctx: Context) -> pl.LazyFrame:
     level="provider",
     stats=_mohs_007_stats,
     codes=MOHS,
+    out_of_scope="Whether any single stage was needed; providers with fewer than 20 cases in "
+    "a family and year.",
     flags="""
 A rendering provider whose Mohs stages per case in a calendar year - 1 + (17312 units /
 17311 units) for head/neck/hands/feet/genitalia, 1 + (17314 units / 17313 units) for
@@ -883,6 +931,8 @@ def _mohs_008_stats(ctx: Context) -> pl.LazyFrame:
     level="provider",
     stats=_mohs_008_stats,
     codes=MOHS,
+    out_of_scope="Whether any single Mohs-day E/M was separately identifiable (EM-001/EM-003 "
+    "judge lines); providers with fewer than 20 Mohs days.",
     flags="""
 A rendering provider who billed an office E/M (99202-99215, with or without modifier 25) on
 more than the typical share of Mohs days (days with 17311 or 17313): the threshold is
@@ -970,6 +1020,7 @@ def non_physician(col: str = "credential") -> pl.Expr:
     title="Mohs billed under a non-physician practitioner",
     requires=("credential",),
     codes=MOHS,
+    out_of_scope="TODO",
     flags="""
 17311-17315 lines whose rendering credential names a non-physician practitioner (NP, PA,
 PA-C, APRN, CNS, RN ...) and no MD/DO degree, grouped per day.
@@ -1032,6 +1083,8 @@ def mohs_009(ctx: Context) -> pl.LazyFrame:
     title="Frozen-section histochemical stain (88314) billed with Mohs",
     level="line",
     codes=MOHS,
+    out_of_scope="88314 with 59/X{EPSU} (accepted as a non-routine stain); immunostains "
+    "(88342) and other pathology codes.",
     flags="""
 88314 billed by the same rendering provider, for the same patient and day as Mohs
 (17311-17315), without 59 or an X{EPSU} modifier.
@@ -1047,8 +1100,9 @@ modifier showing it is not the routine stain.
         "non-routine stain."
     ),
     source=(
-        "CPT parenthetical on routine stains with Mohs (not retrieved verbatim; "
-        "derm_rules.md MOHS-010, U); NCCI pairs 17311-17315 with 88314 (policy pointer)."
+        CPT_MOHS
+        + "; CPT 2025 parenthetical on routine stains with Mohs (not read verbatim, so the rule"
+        " is a review: U); CMS NCCI practitioner PTP edits 17311-17315 / 88314."
     ),
     amount="The 88314 line's charge (no fee in the code table).",
     limits="Confidence U: the CPT instruction was not read verbatim. Review only.",
