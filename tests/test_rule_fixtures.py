@@ -3,7 +3,8 @@
 Fixture files live in tests/fixtures/rules/<RULE-ID>.toml; each case gives a tiny charge
 export (CSV text) and ``expect``: the list of row-number sets the rule must flag (``[]`` for a
 case that must pass). Optional ``message_contains`` / ``suggestion_contains`` substrings must
-appear in the findings, and ``amounts`` lists the exact dollar amounts in row order. A file-level
+appear in the findings, and ``amounts`` lists the exact dollar amounts in row order (``severity`` and ``money`` the
+severities and money directions). A file-level
 ``ruleset = "<name>"`` layers ``tests/fixtures/rulesets/<name>/`` over the default tables.
 """
 
@@ -50,6 +51,8 @@ def test_fixture(rule: str, case: dict[str, Any], tmp_path: Path) -> None:
         assert [round(a, 2) for a in f["amount"].to_list()] == case["amounts"]
     if "severity" in case:
         assert f["severity"].to_list() == case["severity"]
+    if "money" in case:
+        assert f["money"].to_list() == case["money"]
     # every finding carries the rule's declared severity or a documented escalation
     allowed = RULES[rule].allowed_severities
     assert set(f["severity"].to_list()) <= allowed, (f["severity"].to_list(), sorted(allowed))

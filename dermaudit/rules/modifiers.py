@@ -14,6 +14,7 @@ from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from .base import (
     Context,
+    dx_related,
     emit,
     has_dx,
     line_field,
@@ -617,90 +618,154 @@ def mod_005(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.U,
     money=Money.EITHER,
     level="history",
-    title="Global-period modifier without a global period to support it",
-    out_of_scope="TODO",
+    title="Global-period modifier without a global period, or against the diagnoses",
+    out_of_scope="Which of 58/78 fits a related procedure (a note review); surgeries before "
+    "the first date in the data (the first 90 days are not judged for missing globals); "
+    "procedures missing from codes.csv; self-pay lines.",
     flags="""
-Modifier 24 on a code that is not E/M-type, or 58/78/79 on an E/M-type code; modifier 24 on
-an E/M with no 010 procedure in the 10 days before it and no 090 procedure in the 90 days
-before it (same patient, any provider) in the scanned data; 58/78/79 on a procedure with no
-010/090 procedure for the patient in the same windows (the same day included). The history
-checks only run for dates at least 90 days after the first date of service in the data, so
-the whole look-back window is covered.
+A line with a global-period modifier (24, 58, 78, 79) that does not fit:
+  * 24 on a code that is not E/M-type, or 58/78/79 on an E/M-type code;
+  * 24 on an E/M with no 010 procedure in the 10 days before it and no 090 procedure in the
+    90 days before it (same patient, any provider) in the scanned data; 58/78/79 on a
+    procedure with no 010/090 procedure for the patient in the same windows (the same day
+    included). These history checks only run for dates at least 90 days after the first date
+    of service in the data, so the whole look-back window is covered;
+  * inside such a window, the diagnoses contradict the modifier (ICD-10-CM categories compared
+    with those of the surgery that opened the period): 24 (unrelated visit) or 79 (unrelated
+    procedure) with the surgery's diagnosis category - the visit or procedure is related and
+    24/79 are misused; 58 (staged or related procedure) with diagnoses that share no category
+    with the surgery's - an unrelated procedure takes 79.
 """,
     why="""
 24 (unrelated E/M in a post-op period) and 58/78/79 (staged, return to the procedure room,
-unrelated procedure in a post-op period) only make sense inside a global period. Used
-without one they suggest a modifier appended by habit or a missing surgery line; 78 also
-cuts the payment to the intra-operative portion.
+unrelated procedure in a post-op period) only make sense inside a global period, and each
+says whether the service is related to the surgery. Used without a global period they suggest
+a modifier appended by habit or a missing surgery line; used against the diagnoses they claim
+separate payment for related post-operative care (24, 79 - an overpayment) or mislabel an
+unrelated procedure (58 - 78 also cuts the payment).
 """,
-    example="99213-24 on 2025-06-10 with no procedure for the patient in the prior 90 days.",
+    example=(
+        "99213-24 on 2025-06-10 with no procedure for the patient in the prior 90 days; "
+        "99213-24 (C44.519) six days after 11602 (C44.519)."
+    ),
     compliant=(
-        "99213 without 24 when no post-operative period is running; 99213-24 on day 5 after 11602."
+        "99213 without 24 when no post-operative period is running; 99024 (no charge) for the "
+        "wound check after 11602; 99213-24 only for an unrelated problem (e.g. L40.0)."
     ),
     source=(
-        "CPT modifiers 24/58/78/79 (appendix A) and the CMS global surgery rules (Claims "
-        "Processing Manual Pub. 100-04 ch. 12 §40, not read verbatim); global days from "
-        "rulesets/codes.csv."
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §40.1 (services included in "
+        "and excluded from the global package: visits unrelated to the diagnosis of the "
+        "surgery) and §40.2.A (modifiers 24, 58, 78, 79 and the diagnosis an unrelated visit "
+        "must carry); CPT 2025 Professional Edition appendix A (modifiers 24, 58, 78, 79); "
+        "global days from the CMS PFS Relative Value File."
     ),
     amount=(
-        "2025 national fee x units of the line (the charge when the code has no fee): the line at"
-        " risk of rejection or mis-payment."
+        "2025 national non-facility fee x units of the line (the charge when the code has no "
+        "fee): the line at risk of rejection or mis-payment (for 24/79 against the diagnosis, "
+        "the payment for related care that the global package already covers)."
     ),
     limits="""
-Confidence U (payer-specific use). The surgery that opened the global period may have been
-done by a colleague in the group, which is why any provider's procedure counts; a surgery
-before the data's first date cannot be seen, which is why the first 90 days are not judged.
-Procedures missing from codes.csv are invisible.
+Confidence U (payer-specific use): review only. The surgery that opened the global period may
+have been done by a colleague in the group, which is why any provider's procedure counts; a
+surgery before the data's first date cannot be seen, which is why the first 90 days are not
+judged for a missing global period. Diagnoses are compared by ICD-10-CM category: a
+complication coded in another category looks unrelated. Procedures missing from codes.csv are
+invisible.
 """,
 )
 def mod_006(ctx: Context) -> pl.LazyFrame:
     # every finding is a line with 24, 58, 78 or 79 (flags ``m24``, ``m_global``)
     lines = ctx.lines.filter(NOT_SELF_PAY & (pl.col("m24") | pl.col("m_global"))).with_columns(
-        em_type().alias("em_t")
+        em_type().alias("em_t"),
+        _has("58").alias("m58"),
+        _has("79").alias("m79"),
     )
     is_em = pl.col("em_t")
     m24 = pl.col("m24")
     mg = pl.col("m_global")
     wrong_code = (m24 & ~is_em) | (mg & is_em)
     start = (ctx.first_dos or date(1900, 1, 1)) + timedelta(days=90)
+    cand = lines.filter(~wrong_code & ((m24 & is_em) | (mg & ~is_em))).with_columns(
+        pl.col("global_days").is_in(["010", "090"]).fill_null(False).alias("self_glob")
+    )
+    glob_lines = ctx.lines.filter(
+        NOT_SELF_PAY & pl.col("global_days").is_in(["010", "090"]).fill_null(False)
+    ).join(cand.select("patient_id").unique(), on="patient_id", how="semi")
+    # the surgery days of the candidates' patients: date, diagnoses and line count
+    gdays = glob_lines.group_by("patient_id", "dos").agg(
+        pl.col("dx")
+        .explode(keep_nulls=False, empty_as_null=False)
+        .unique(maintain_order=True)
+        .alias("g_dx"),
+        pl.len().alias("g_n"),
+        (pl.col("global_days") == "090").any().alias("g_090"),
+    )
 
-    cand = lines.filter(
-        ~wrong_code & ((m24 & is_em) | (mg & ~is_em)) & (pl.col("dos") >= start)
-    ).select("_file", "_row", "patient_id", "dos", m24.alias("is24"))
-    globals_ = (
-        ctx.lines.filter(
-            NOT_SELF_PAY & pl.col("global_days").is_in(["010", "090"]).fill_null(False)
+    def latest(days: int, only_090: bool) -> pl.LazyFrame:
+        """The latest surgery day strictly before each candidate, within ``days``."""
+        right = gdays.filter(pl.col("g_090")) if only_090 else gdays
+        tag = "090" if only_090 else "any"
+        return (
+            cand.select("_file", "_row", "patient_id", "dos")
+            .sort("dos")
+            .join_asof(
+                right.select(
+                    "patient_id",
+                    "dos",
+                    pl.col("dos").alias(f"d_{tag}"),
+                    pl.col("g_dx").alias(f"dx_{tag}"),
+                ).sort("dos"),
+                on="dos",
+                by="patient_id",
+                strategy="backward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
+            .filter((pl.col("dos") - pl.col(f"d_{tag}")).dt.total_days() <= days)
+            .select("_file", "_row", f"d_{tag}", f"dx_{tag}")
         )
-        .join(cand.select("patient_id"), on="patient_id", how="semi")
-        .select(
-            "patient_id",
-            pl.col("dos").alias("g_dos"),
-            pl.col("_file").alias("g_file"),
-            pl.col("_row").alias("g_row"),
-            pl.col("global_days").alias("g_days"),
+
+    # a 090 surgery within 90 days, else any 010/090 surgery within 10 days (the 010 window)
+    cov = (
+        cand.select("_file", "_row", "patient_id", "dos", "self_glob", "m24")
+        .join(latest(90, True), on=["_file", "_row"], how="left")
+        .join(latest(10, False), on=["_file", "_row"], how="left")
+        # the same day counts for 58/78/79 when another surgery line is on it
+        .join(
+            gdays.select("patient_id", "dos", pl.col("g_dx").alias("dx_same"), "g_n"),
+            on=["patient_id", "dos"],
+            how="left",
         )
+        .with_columns(
+            (
+                ~pl.col("m24")
+                & ((pl.col("g_n").fill_null(0) - pl.col("self_glob").cast(pl.Int64)) >= 1)
+            ).alias("same_day"),
+        )
+        .with_columns(
+            pl.coalesce(
+                pl.when(pl.col("same_day")).then(pl.col("dx_same")),
+                pl.col("dx_090"),
+                pl.col("dx_any"),
+            ).alias("g_dx"),
+            (
+                pl.col("same_day") | pl.col("d_090").is_not_null() | pl.col("d_any").is_not_null()
+            ).alias("covered"),
+        )
+        .select("_file", "_row", "covered", "g_dx")
     )
-    span = (pl.col("dos") - pl.col("g_dos")).dt.total_days()
-    limit = pl.when(pl.col("g_days") == "090").then(90).otherwise(10)
-    covered = (
-        cand.join(globals_, on="patient_id", how="inner")
-        .filter(
-            (span <= limit)
-            & pl.when(pl.col("is24")).then(span >= 1).otherwise(span >= 0)
-            & ~((pl.col("g_file") == pl.col("_file")) & (pl.col("g_row") == pl.col("_row")))
-        )
-        .select("_file", "_row")
-        .unique()
+    judged = lines.join(cov, on=["_file", "_row"], how="left").with_columns(
+        pl.col("covered").fill_null(False),
+        dx_related("dx", "g_dx").alias("rel"),
     )
-    no_global = cand.join(covered, on=["_file", "_row"], how="anti").select("_file", "_row")
-    hit = pl.concat(
-        [
-            lines.filter(wrong_code),
-            lines.join(no_global, on=["_file", "_row"], how="semi"),
-        ],
-        how="vertical",
-    ).unique(subset=["_file", "_row"], maintain_order=True)
+    related = pl.col("rel").fill_null(False)
+    unrelated = (pl.col("rel") == False).fill_null(False)  # noqa: E712 (null = unknown)
+    no_global = ~wrong_code & ~pl.col("covered") & (pl.col("dos") >= start)
+    misuse_rel = ~wrong_code & pl.col("covered") & (m24 | pl.col("m79")) & related
+    misuse_58 = ~wrong_code & pl.col("covered") & pl.col("m58") & ~pl.col("m79") & unrelated
+    hit = judged.filter(wrong_code | no_global | misuse_rel | misuse_58)
     gm = _mods_text(["24", "58", "78", "79"])
+    g_dx = pl.col("g_dx").list.join(" ")
     return emit(
         hit,
         rows=line_rows(),
@@ -709,6 +774,39 @@ def mod_006(ctx: Context) -> pl.LazyFrame:
         .then(msg(pl.col("cpt"), " carries 24, which applies only to E/M services"))
         .when(wrong_code)
         .then(msg(pl.col("cpt"), " (E/M) carries ", gm, ", which apply only to procedures"))
+        .when(misuse_rel & m24)
+        .then(
+            msg(
+                pl.col("cpt"),
+                "-24 claims a visit unrelated to the surgery, but its diagnoses (",
+                pl.col("dx").list.join(" "),
+                ") are the surgery's (",
+                g_dx,
+                "): related post-operative care is part of the global package",
+            )
+        )
+        .when(misuse_rel)
+        .then(
+            msg(
+                pl.col("cpt"),
+                "-79 claims a procedure unrelated to the surgery, but its diagnoses (",
+                pl.col("dx").list.join(" "),
+                ") are the surgery's (",
+                g_dx,
+                ")",
+            )
+        )
+        .when(misuse_58)
+        .then(
+            msg(
+                pl.col("cpt"),
+                "-58 claims a staged or related procedure, but its diagnoses (",
+                pl.col("dx").list.join(" "),
+                ") share nothing with the surgery's (",
+                g_dx,
+                ")",
+            )
+        )
         .when(m24)
         .then(
             msg(
@@ -744,6 +842,34 @@ def mod_006(ctx: Context) -> pl.LazyFrame:
                 "; an unrelated E/M in a post-op period takes 24",
             )
         )
+        .when(misuse_rel & m24)
+        .then(
+            msg(
+                "remove 24 and do not bill ",
+                pl.col("cpt"),
+                " (report the post-operative visit as 99024, no charge); keep 24 only if the "
+                "visit treated a different problem - then code that problem's diagnosis",
+            )
+        )
+        .when(misuse_rel)
+        .then(
+            msg(
+                "use 58 (staged or more extensive) or 78 (unplanned return for a complication) "
+                "instead of 79 on ",
+                pl.col("cpt"),
+                " if it continued the same problem; keep 79 only for an unrelated lesion, "
+                "coded with its own diagnosis",
+            )
+        )
+        .when(misuse_58)
+        .then(
+            msg(
+                "use 79 (unrelated procedure) instead of 58 on ",
+                pl.col("cpt"),
+                " if it treated a different problem; keep 58 for a planned or more extensive "
+                "procedure on the same lesion and code its diagnosis",
+            )
+        )
         .when(m24)
         .then(
             msg(
@@ -762,4 +888,5 @@ def mod_006(ctx: Context) -> pl.LazyFrame:
             )
         ),
         amount=line_amount(),
+        money=pl.when(misuse_rel).then(pl.lit("over")).otherwise(pl.lit("either")),
     )
