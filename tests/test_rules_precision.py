@@ -64,3 +64,15 @@ P1,2025-03-04,DrA,Medicare,99204,,1,L40.0
     f = _scan_with(tmp_path, csv, "EM-006", {"billing_provider": ["1234567893", "1234567893"]})
     assert f["rows"].to_list() == [[1, 2]]
     assert f["severity"].to_list() == ["review"]
+
+
+def test_mohs009_nurse_practitioner_by_taxonomy_without_credential(tmp_path: Path) -> None:
+    csv = """
+patient_id,dos,provider,payer,cpt,modifiers,units,dx,credential
+P1,2025-03-04,Lee,Medicare,17311,,1,C44.311,
+P2,2025-03-04,Kim,Medicare,17311,,1,C44.311,
+"""
+    f = _scan_with(tmp_path, csv, "MOHS-009", {"taxonomy": ["363LF0000X", "207ND0101X"]})
+    assert f["rows"].to_list() == [[1]]
+    assert f["severity"].to_list() == ["compliance"]
+    assert "363LF0000X" in f["message"][0]

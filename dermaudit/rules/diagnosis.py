@@ -343,7 +343,7 @@ without a malignant diagnosis).
 ICD-10-CM reserves D37-D48 for neoplasms whose behaviour the pathologist could not determine
 from the histology. A lesion not yet examined is a neoplasm of unspecified behaviour (D49.2) or
 is coded by its sign or symptom; once the report is back, the histologic diagnosis is coded.
-Using D48.5 as a placeholder misstates the diagnosis and can trip payers' diagnosis edits.
+Using D48.5 as a stand-in misstates the diagnosis and can trip payers' diagnosis edits.
 """,
     example="11102 (tangential biopsy) with D48.5 on the biopsy date.",
     compliant="11102 with D49.2 (or the sign/symptom) if billed before pathology; with the "

@@ -24,6 +24,7 @@ from .base import (
     provider_stats,
     rule,
 )
+from .mohs import PARTNER_ROWS, frozen_section_exception
 from .em import (
     NOT_SELF_PAY,
     PROC_GLOBALS,
@@ -261,7 +262,13 @@ def mod_002(ctx: Context) -> pl.LazyFrame:
     level="day",
     title="XS/59 'separate site' on a line whose site equals the other procedure's",
     requires=("site",),
-    out_of_scope="TODO",
+    severities={
+        Severity.REVIEW: "the modifier line or a partner has no diagnosis, so a different "
+        "lesion cannot be ruled out by the diagnoses",
+    },
+    out_of_scope="Days whose other procedures are at different sites; the pre-Mohs diagnostic "
+    "biopsy with a frozen section and no prior biopsy (MOHS-004's exception); modifiers other "
+    "than 59 and XS; sites recorded only on some lines.",
     flags="""
 A line with XS or 59 and a recorded site when every other procedure (000/010/090 global) of
 the same patient, provider and day that has a site records the same site text, and nothing
@@ -295,73 +302,122 @@ def mod_003(ctx: Context) -> pl.LazyFrame:
     anat = ctx.ref.modifiers_of("anatomic")
     xs_ok = ~_too_early(ctx, ["XS"])
     sited = NOT_SELF_PAY & pl.col("site").is_not_null()
+    site_k = pl.col("site").str.strip_chars()
 
-    def site_k_of(col: str) -> pl.Expr:
-        return pl.col(col).str.strip_chars()
+    def anat_text(col: str = "mods") -> pl.Expr:
+        a = pl.col(col).list.eval(pl.element().filter(pl.element().is_in(anat)))
+        return pl.when(a.list.len() == 0).then(pl.lit("")).otherwise(a.list.sort().list.join(","))
 
-    def anat_of(col: str) -> pl.Expr:
-        return pl.col(col).list.eval(pl.element().filter(pl.element().is_in(anat))).list.sort()
+    def dx_sig(col: str = "dx") -> pl.Expr:
+        return pl.col(col).list.sort().list.join("|")
 
-    site_k = site_k_of("site")
-    site_anat = [site_k.alias("site_k"), anat_of("mods").alias("anat")]
-    # the lines with 59 or XS: the cheap flag ``m_distinct`` first, the list checks on those
+    # the lines with 59 or XS: the cheap flag ``m_distinct`` first, the list checks on those;
+    # the pre-Mohs diagnostic biopsy with its frozen section (MOHS-004's exception) is left out
     mod_lines = (
         ctx.lines.filter(sited & pl.col("m_distinct"))
         .with_columns((~em_type() & (pl.col("m59") | (_has("XS") & xs_ok))).alias("is_mod"))
         .filter(pl.col("is_mod"))
+        .join(frozen_section_exception(ctx), on=["_file", "_row"], how="anti")
+        .with_columns(
+            site_k.alias("site_k"),
+            anat_text().alias("anat"),
+            dx_sig().alias("sig"),
+            is_procedure().alias("m_proc"),
+        )
     )
     # Their partners: the other procedures with a site on those days. A finding needs every
-    # partner at the modifier line's own site, so all the day's sited procedures (the modifier
-    # line too, if it is one) share one site: only such days are kept.
+    # partner at the modifier line's own site, so all the day's sited procedures share one
+    # site: only such days are kept. Partners are grouped by (anatomic modifiers, diagnosis
+    # list), so each modifier line meets a few groups, never every line of a large day.
     others = (
         ctx.lines.filter(sited & is_procedure())
         .join(mod_lines.select(DAY_ID), on=DAY_ID, how="semi")
         .with_columns(em_type().alias("em_t"))
         .filter(~pl.col("em_t"))
         .filter(site_k.n_unique().over(DAY_ID) == 1)
-        .select(
-            DAY_ID,
-            pl.col("_file").alias("o_file"),
-            pl.col("_row").alias("o_row"),
-            pl.col("cpt").alias("o_cpt"),
-            pl.col("site").alias("o_site"),
-            pl.col("mods").alias("o_mods"),
-            pl.col("dx").alias("o_dx"),
-        )
+        .with_columns(site_k.alias("o_site"), anat_text().alias("o_anat"), dx_sig().alias("o_sig"))
     )
-    # site and anatomic modifiers compared on the pairs only (the list sort costs per row)
+    gkey = [DAY_ID, "o_site", "o_anat", "o_sig"]
+    groups = others.group_by(gkey).agg(
+        pl.len().alias("o_n"),
+        pl.col("dx").first().alias("o_dx"),
+    )
+    # the codes of each group with their line counts (the modifier line's own code is left
+    # out when it is its only line in the group)
+    group_codes = others.group_by(*gkey, pl.col("cpt").alias("o_cpt")).agg(
+        pl.len().alias("o_cpt_n")
+    )
+    # the groups' rows per file (finding rows are per file), at most PARTNER_ROWS + 1 each
+    group_rows = (
+        others.sort("_file", "_row")
+        .group_by(*gkey, "_file")
+        .agg(pl.col("_row").head(PARTNER_ROWS + 1).alias("o_rows_all"))
+    )
     pairs = (
-        mod_lines.select("_file", "_row", DAY_ID, "site", "mods", "dx")
-        .join(others, on=DAY_ID, how="inner")
-        .filter(~((pl.col("o_file") == pl.col("_file")) & (pl.col("o_row") == pl.col("_row"))))
-        .with_columns(
-            *site_anat,
-            site_k_of("o_site").alias("o_site"),
-            anat_of("o_mods").alias("o_anat"),
+        mod_lines.select(
+            "_file",
+            "_row",
+            DAY_ID,
+            "site_k",
+            "anat",
+            "sig",
+            "dx",
+            "m_proc",
+            pl.col("cpt").alias("cpt_m"),
         )
+        .join(groups, on=DAY_ID, how="inner")
+        .join(group_rows, on=[*gkey, "_file"], how="left")
+        # the modifier line is one of its own partners' group when it is a sited procedure
+        # with the group's site, anatomic modifiers and diagnoses: leave it out
+        .with_columns(
+            (
+                pl.col("m_proc")
+                & (pl.col("o_site") == pl.col("site_k"))
+                & (pl.col("o_anat") == pl.col("anat"))
+                & (pl.col("o_sig") == pl.col("sig"))
+            ).alias("self_in")
+        )
+        .with_columns(
+            (pl.col("o_n").cast(pl.Int64) - pl.col("self_in").cast(pl.Int64)).alias("o_eff"),
+            pl.col("o_rows_all").fill_null(pl.lit([], pl.List(pl.Int64))),
+        )
+        .filter(pl.col("o_eff") > 0)
+    )
+    codes_of = (
+        pairs.select("_file", "_row", *gkey, "self_in", "cpt_m")
+        .join(group_codes, on=gkey, how="inner")
+        .filter(
+            (pl.col("o_cpt_n") - (pl.col("self_in") & (pl.col("o_cpt") == pl.col("cpt_m")))) > 0
+        )
+        .group_by("_file", "_row")
+        .agg(pl.col("o_cpt").unique().sort().str.join(" ").alias("o_codes"))
     )
     anat_differs = (
-        (pl.col("anat").list.len() > 0)
-        & (pl.col("o_anat").list.len() > 0)
-        & (pl.col("anat").list.join(",") != pl.col("o_anat").list.join(","))
+        (pl.col("anat") != "") & (pl.col("o_anat") != "") & (pl.col("anat") != pl.col("o_anat"))
     )
     both_dx = (pl.col("dx").list.len() > 0) & (pl.col("o_dx").list.len() > 0)
     dx_disjoint = both_dx & (pl.col("dx").list.set_intersection(pl.col("o_dx")).list.len() == 0)
     same = (pl.col("o_site") == pl.col("site_k")) & ~anat_differs & ~dx_disjoint
     grouped = (
         pairs.with_columns(same.alias("same"), both_dx.alias("both_dx"))
-        .sort("_file", "_row", "o_file", "o_row")
-        .group_by("_file", "_row", maintain_order=True)
+        .group_by("_file", "_row")
         .agg(
             pl.col("same").all().alias("all_same"),
             pl.col("both_dx").all().alias("all_dx"),
-            pl.col("o_row").filter(pl.col("o_file") == pl.col("_file")).alias("o_rows"),
-            pl.col("o_cpt").unique(maintain_order=True).str.join(" ").alias("o_codes"),
+            pl.col("o_rows_all")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .alias("o_rows"),
         )
         .filter(pl.col("all_same"))
+        .with_columns(
+            pl.col("o_rows")
+            .list.set_difference(pl.concat_list(pl.col("_row")))
+            .list.sort()
+            .list.head(PARTNER_ROWS)
+        )
     )
-    hit = mod_lines.join(grouped, on=["_file", "_row"], how="inner").with_columns(
-        site_k.alias("site_k")
+    hit = mod_lines.join(grouped, on=["_file", "_row"], how="inner").join(
+        codes_of, on=["_file", "_row"], how="left"
     )
     dm = _mods_text(["59", "XS"])
     return emit(
@@ -425,8 +481,7 @@ CMS calls 59 the most widely used HCPCS modifier and one associated with conside
     example="DrA: 59/XS on 18 of 40 procedure lines (45%).",
     compliant="59/X{EPSU} only where a different lesion, site or session is documented.",
     source=(
-        CR_8863
-        + "; MOD-004's 30% review trigger and 20-line minimum are dermaudit settings "
+        CR_8863 + "; MOD-004's 30% review trigger and 20-line minimum are dermaudit settings "
         "(rulesets/benchmarks.toml, benchmarks_em.toml): no published dermatology benchmark "
         "exists."
     ),
