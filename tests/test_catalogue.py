@@ -70,7 +70,8 @@ def test_reference_tables_name_no_internal_document() -> None:
         if p.suffix not in (".csv", ".toml", ".md"):
             continue
         for n, line in enumerate(p.read_text("utf-8").splitlines(), 1):
-            hit = INTERNAL.search(line)
+            # a bare 'section 6' pointed into the internal notes; documents are named in full
+            hit = INTERNAL.search(line) or re.search(r"\bsection [1-9](\.\d)?\b", line)
             if hit:
                 bad.append(f"{p.name}:{n}: {hit.group(0)}")
     assert not bad, bad
