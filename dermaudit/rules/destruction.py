@@ -39,6 +39,7 @@ from .base import (
     msg,
     rows_of,
     rule,
+    site_partners,
 )
 
 RAC_0121 = (
@@ -259,8 +260,7 @@ above the per-day limits (RAC topic 0121).
         "2-14 lesions."
     ),
     source=(
-        RAC_0121
-        + "; CMS NCCI practitioner PTP edits 17004/17000 and 17004/17003 (the shipped "
+        RAC_0121 + "; CMS NCCI practitioner PTP edits 17004/17000 and 17004/17003 (the shipped "
         "ncci_pairs.csv lists them, indicator unverified)."
     ),
     amount="""
@@ -984,8 +984,7 @@ def _malignant_bands(ctx: Context) -> tuple[pl.DataFrame, list[float]]:
     requires=("site", "lesion_size_cm"),
     codes=MALIGNANT_DEST,
     severities={
-        Severity.REVENUE: "the code for the documented site and size pays more than the billed "
-        "one",
+        Severity.REVENUE: "the code for the documented site and size pays more than the billed one",
     },
     out_of_scope="Lines without a site or size; site words not in rulesets/sites.csv; whether "
     "the size was measured with the curettage margin.",
@@ -1148,32 +1147,11 @@ def dest_009(ctx: Context) -> pl.LazyFrame:
     )
 
 
-def _same_day_pairs(
-    ctx: Context, left: pl.Expr, right: pl.Expr, right_name: str = "o"
-) -> pl.LazyFrame:
-    """Line pairs on the same day key: left lines x right lines, right columns prefixed."""
-    keep = ["_row", "cpt", "site", "m_distinct"]
-    r = ctx.lines.filter(right).select(
-        DAY_ID, *[pl.col(c).alias(f"{right_name}_{c}") for c in keep]
-    )
-    return ctx.lines.filter(left).join(r, on=DAY_ID, how="inner")
-
-
-def _sites_differ(a: str, b: str) -> pl.Expr:
-    return (pl.col(a).is_not_null() & pl.col(b).is_not_null() & (pl.col(a) != pl.col(b))).fill_null(
-        False
-    )
-
-
-def _pair_findings(j: pl.LazyFrame) -> pl.LazyFrame:
-    """Collapse pairs to one row per left line with the partner rows and codes."""
-    return j.group_by("_file", "_row").agg(
-        pl.col("claim_id", "patient_id", "dos", "provider", "payer_class", "cpt", "units").first(),
-        pl.col("site").first(),
-        pl.coalesce(pl.col("charge"), pl.col("fee") * pl.col("units")).first().alias("amt"),
-        pl.col("o__row").unique().sort().alias("o_rows"),
-        pl.col("o_cpt").unique(maintain_order=True).alias("o_cpts"),
-    )
+def _partner_text(rows: str = "p_rows", cpts: str = "p_cpts") -> dict[str, pl.Expr]:
+    return {
+        "rows": pl.concat_list(pl.col("_row"), pl.col(rows)).list.unique().list.sort(),
+        "codes": pl.col(cpts).list.join(" + "),
+    }
 
 
 @rule(
@@ -1185,59 +1163,137 @@ def _pair_findings(j: pl.LazyFrame) -> pl.LazyFrame:
     title="Paring billed with benign destruction of the same lesion",
     level="line",
     codes=BENIGN_SESSION,
-    out_of_scope="Paring with destruction of a different lesion that carries XS/59 or another "
-    "site; routine foot care coverage rules for 11055-11057.",
+    severities={
+        Severity.REVIEW: "a pared wart and the destroyed warts are recorded at different sites: "
+        "paring codes are for corns and calluses, not warts, but the wart pared may not be one "
+        "that was destroyed",
+    },
+    out_of_scope="Paring of a corn or callus (L84) with a distinct-site modifier or at another "
+    "site; routine foot care coverage rules for 11055-11057; destruction of premalignant or "
+    "malignant lesions.",
     flags="""
-A paring line (11055-11057) on the same day, patient and rendering provider as 17110/17111,
-unless either line carries a distinct-procedure modifier (59/XS/XE/XU/XP) or both lines name
-different sites.
+A paring line (11055-11057) on the same day, patient and rendering provider as benign
+destruction 17110/17111, when
+  * neither line carries a distinct-procedure modifier (59/XS/XE/XU/XP) and the sites are the
+    same or one is unknown; or
+  * the paring line's own diagnoses are viral warts (B07) and a destruction line treats warts
+    (B07): the wart pared was destroyed - whatever modifier the paring carries (compliance at
+    the same or an unknown site; review when the sites differ).
 """,
     why="""
 Paring a wart or callus before freezing it is part of destroying that lesion; only the
-destruction is billed. Paring codes are also status R for Medicare (routine foot care
-limits), so an unsupported paring line is a recoupment target.
+destruction is billed. The paring codes describe benign hyperkeratotic lesions such as corns
+and calluses, so paring coded for a wart diagnosis is the destruction's preparation, and a
+distinct-site modifier on it does not make it separate. Paring codes are also status R for
+Medicare (routine foot care limits), so an unsupported paring line is a recoupment target.
 """,
-    example="11055 + 17110 for a plantar wart pared and then frozen.",
+    example="11055 + 17110 for a plantar wart pared and then frozen; 11055-XS (B07.0) + 17110 "
+    "(B07.0).",
     compliant=(
-        "17110 alone; 11055-11057 only for a different lesion (e.g. a separate corn), with "
+        "17110 alone; 11055-11057 only for a different lesion (e.g. a separate corn, L84), with "
         "modifier XS or 59 and the site documented."
     ),
     source=(
-        "CPT 2025 Professional Edition surgical package (paring before destroying the same "
-        "lesion is part of the destruction); CMS NCCI practitioner PTP edits 17110/17111 with"
-        " 11055-11057 (not in the shipped excerpt); CMS PFS Relative Value File status R for "
-        "11055-11057; secondary: thederm coding article ('pare and then freeze ... cannot "
-        "bill both')."
+        "CPT 2025 Professional Edition, 11055-11057 (paring or cutting of benign hyperkeratotic "
+        "lesions, e.g. corn or callus) and the surgical package (preparation of the lesion is "
+        "part of its destruction); NCCI Policy Manual for Medicare Services ch. I (a procedure "
+        "needed to perform another at the same site is included); CMS NCCI practitioner PTP "
+        "edits 17110/17111 with 11055-11057 (listed in the shipped excerpt, indicator "
+        "unverified); CMS PFS Relative Value File status R for 11055-11057; secondary: thederm "
+        "coding article ('pare and then freeze ... cannot bill both')."
     ),
-    amount="The paring line's charge (11055-11057 have no fee in the code table).",
+    amount="2025 national non-facility fee x units of the paring line (its charge when the code "
+    "has no fee).",
     limits="""
-The export cannot prove that both codes treated the same lesion; a separate corn pared on
-the same visit should carry XS/59 and a site. Sites compare as exact text.
+The export cannot prove that both codes treated the same lesion; a separate corn pared on the
+same visit should carry XS/59 and a site. Sites compare as text (case and spaces ignored). At
+most 20 partner rows are listed per finding.
 """,
 )
 def dest_010(ctx: Context) -> pl.LazyFrame:
-    j = _same_day_pairs(
-        ctx, pl.col("family") == "paring", pl.col("cpt").is_in(list(BENIGN_SESSION))
-    ).filter(~pl.col("m_distinct") & ~pl.col("o_m_distinct") & ~_sites_differ("site", "o_site"))
-    f = _pair_findings(j)
+    wart = list(COMMON_WART)
+    paring = ctx.lines.filter(pl.col("family") == "paring").with_columns(
+        only_lesion("dx", wart).alias("wart_paring")
+    )
+    dest = ctx.lines.filter(pl.col("cpt").is_in(list(BENIGN_SESSION)))
+    paring = paring.join(dest.select(DAY_ID), on=DAY_ID, how="semi")
+    # (a) no modifier on either line, sites not different
+    plain = site_partners(paring.filter(~pl.col("m_distinct")), dest.filter(~pl.col("m_distinct")))
+    # (b) a wart pared: any wart destruction of the day
+    wart_dest = dest.filter(has_dx(wart))
+    warts = site_partners(paring.filter(pl.col("wart_paring")), wart_dest).join(
+        site_partners(
+            paring.filter(pl.col("wart_paring")),
+            wart_dest.with_columns(pl.lit(None, pl.String).alias("site")),
+        ).select(
+            "_file",
+            "_row",
+            pl.col("unk_rows").alias("all_rows"),
+            pl.col("unk_cpts").alias("all_cpts"),
+        ),
+        on=["_file", "_row"],
+        how="left",
+    )
+    a = plain.filter((pl.col("same_rows").list.len() + pl.col("unk_rows").list.len()) > 0).select(
+        "_file",
+        "_row",
+        pl.concat_list("same_rows", "unk_rows").list.unique().list.sort().alias("p_rows"),
+        pl.concat_list("same_cpts", "unk_cpts").list.unique().list.sort().alias("p_cpts"),
+        pl.lit(False).alias("differ"),
+    )
+    b = warts.filter(pl.col("all_rows").list.len() > 0).select(
+        "_file",
+        "_row",
+        pl.col("all_rows").alias("p_rows"),
+        pl.col("all_cpts").alias("p_cpts"),
+        ((pl.col("same_rows").list.len() + pl.col("unk_rows").list.len()) == 0).alias("differ"),
+    )
+    hits = (
+        pl.concat([a, b], how="vertical")
+        .sort("_file", "_row", "differ")
+        .unique(["_file", "_row"], keep="first", maintain_order=True)
+    )
+    f = paring.join(hits, on=["_file", "_row"], how="inner")
+    wart_txt = pl.col("wart_paring")
     return emit(
         f,
-        rows=pl.concat_list(pl.col("_row"), pl.col("o_rows")).list.unique().list.sort(),
-        codes=msg(pl.col("cpt"), " + ", pl.col("o_cpts").list.join(" + ")),
+        **_partner_text(),
         message=msg(
             "paring ",
             pl.col("cpt"),
             " billed with benign destruction ",
-            pl.col("o_cpts").list.join(" + "),
-            " on the same day with no distinct-site "
-            "modifier; paring before destroying the same lesion is included",
+            pl.col("p_cpts").list.join(" + "),
+            " on the same day",
+            pl.when(wart_txt)
+            .then(
+                msg(
+                    " for a wart (",
+                    pl.col("dx").list.join(" "),
+                    "): paring codes are for corns and calluses, and paring a wart before "
+                    "destroying it is part of the destruction",
+                    pl.when(pl.col("differ")).then(
+                        pl.lit(" (the sites differ: check which wart was pared)")
+                    ),
+                )
+            )
+            .otherwise(
+                pl.lit(
+                    " with no distinct-site modifier; paring before destroying the same lesion "
+                    "is included"
+                )
+            ),
         ),
-        suggestion=msg(
-            "remove ",
-            pl.col("cpt"),
-            "; bill it only for a different lesion, with XS (or 59) and the site documented",
+        suggestion=pl.when(wart_txt)
+        .then(msg("remove ", pl.col("cpt"), "; the wart's destruction code covers its paring"))
+        .otherwise(
+            msg(
+                "remove ",
+                pl.col("cpt"),
+                "; bill it only for a different lesion, with XS (or 59) and the site documented",
+            )
         ),
-        amount=pl.col("amt"),
+        amount=pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")),
+        severity=pl.when(pl.col("differ")).then(pl.lit("review")).otherwise(pl.lit("compliance")),
     )
 
 
@@ -1249,8 +1305,7 @@ def dest_010(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Chemical cautery (17250) billed with another lesion procedure at the same site",
     level="line",
-    out_of_scope="17250 for granulation tissue at a separate site or visit; hemostasis "
-    "supplies.",
+    out_of_scope="17250 for granulation tissue at a separate site or visit; hemostasis supplies.",
     flags="""
 17250 on the same day, patient and rendering provider as a biopsy, shave, excision,
 destruction or Mohs line, unless the two lines name different sites, or the 17250 line
@@ -1264,13 +1319,14 @@ wound is part of that procedure and is not reported with 17250 (CPT parenthetica
     example="11102 (tangential biopsy) + 17250 for aluminium chloride on the biopsy site.",
     compliant="11102 alone; 17250 only for granulation tissue at a separate site or visit.",
     source=(
-        "CPT 2025 Professional Edition parenthetical under 17250 (not reported for hemostasis"
-        " of another procedure's wound); not read verbatim, so the rule is a review (U)."
+        "CPT 2025 Professional Edition parenthetical under 17250 (not reported for hemostasis "
+        "of another procedure's wound); not read verbatim, so the rule is a review (U)."
     ),
-    amount="The 17250 line's charge (no fee in the code table).",
+    amount="2025 national non-facility fee x units of the 17250 line (its charge when the code "
+    "has no fee).",
     limits="""
-Confidence U (the CPT instruction was not read verbatim): review only. Sites compare as
-exact text; with no site the pair is flagged for a human look.
+Confidence U (the CPT instruction was not read verbatim): review only. Sites compare as text;
+with no site the pair is flagged for a human look. At most 20 partner rows are listed.
 """,
 )
 def dest_012(ctx: Context) -> pl.LazyFrame:
@@ -1285,18 +1341,31 @@ def dest_012(ctx: Context) -> pl.LazyFrame:
         "destruction_malignant",
         "mohs",
     ]
-    j = _same_day_pairs(ctx, pl.col("cpt") == "17250", pl.col("family").is_in(fams)).filter(
-        ~_sites_differ("site", "o_site")
-        & ~(pl.col("m_distinct") & (pl.col("site").is_null() | pl.col("o_site").is_null()))
+    caut = ctx.lines.filter(pl.col("cpt") == "17250")
+    other = ctx.lines.filter(pl.col("family").is_in(fams))
+    p = site_partners(caut, other)
+    j = (
+        caut.join(p, on=["_file", "_row"], how="inner")
+        # with a distinct-site modifier on 17250, only a recorded same site contradicts it
+        .with_columns(
+            pl.when(pl.col("m_distinct"))
+            .then(pl.col("same_rows"))
+            .otherwise(pl.concat_list("same_rows", "unk_rows").list.unique().list.sort())
+            .alias("p_rows"),
+            pl.when(pl.col("m_distinct"))
+            .then(pl.col("same_cpts"))
+            .otherwise(pl.concat_list("same_cpts", "unk_cpts").list.unique().list.sort())
+            .alias("p_cpts"),
+        )
+        .filter(pl.col("p_rows").list.len() > 0)
     )
-    f = _pair_findings(j)
     return emit(
-        f,
-        rows=pl.concat_list(pl.col("_row"), pl.col("o_rows")).list.unique().list.sort(),
-        codes=msg("17250 + ", pl.col("o_cpts").list.join(" + ")),
+        j,
+        rows=pl.concat_list(pl.col("_row"), pl.col("p_rows")).list.unique().list.sort(),
+        codes=msg("17250 + ", pl.col("p_cpts").list.join(" + ")),
         message=msg(
             "17250 (chemical cautery) billed with ",
-            pl.col("o_cpts").list.join(" + "),
+            pl.col("p_cpts").list.join(" + "),
             pl.when(pl.col("site").is_not_null())
             .then(msg(" at the same site (", pl.col("site"), ")"))
             .otherwise(pl.lit(" on the same day (no site to tell them apart)")),
@@ -1306,7 +1375,7 @@ def dest_012(ctx: Context) -> pl.LazyFrame:
             "remove 17250 unless it treated granulation tissue at a different site (then "
             "document the site and add XS)",
         ),
-        amount=pl.col("amt"),
+        amount=pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")),
     )
 
 

@@ -13,6 +13,7 @@ import polars as pl
 from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from .base import (
+    PARTNER_ROWS,
     Context,
     dx_related,
     emit,
@@ -24,7 +25,7 @@ from .base import (
     provider_stats,
     rule,
 )
-from .mohs import PARTNER_ROWS, frozen_section_exception
+from .mohs import frozen_section_exception
 from .em import (
     NOT_SELF_PAY,
     PROC_GLOBALS,

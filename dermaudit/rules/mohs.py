@@ -25,6 +25,7 @@ from .base import (
     ICD10_START,
     MALIGNANT_GROUPS,
     MEDICARE,
+    PARTNER_ROWS,
     SURG_PATH,
     Context,
     emit,
@@ -348,7 +349,6 @@ def _distinct_or_anatomic(ctx: Context) -> pl.Expr:
     return pl.col("mods").list.eval(pl.element().is_in(mods)).list.any().fill_null(False)
 
 
-PARTNER_ROWS = 20  # partner rows listed in one finding (bounded memory on huge days)
 PRIOR_BIOPSY_DAYS = 60  # a biopsy this many days before the Mohs date is a prior diagnosis
 
 
