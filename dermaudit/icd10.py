@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -119,3 +121,105 @@ class Facts:
 @cache
 def facts() -> Facts:
     return Facts(table())
+
+
+# ---- the code set in force on a date of service ---------------------------------------------
+
+EDITION_FY_START = date(2025, 10, 1)  # the shipped tabular list is the FY2026 edition
+ICD10_START = date(2015, 10, 1)
+
+
+def fy_start(d: date) -> date:
+    """First day of the ICD-10-CM fiscal year (edition) in force on ``d``: October 1."""
+    return date(d.year if d.month >= 10 else d.year - 1, 10, 1)
+
+
+def fy_label(start: date) -> str:
+    return f"FY{start.year + 1}"
+
+
+@dataclass(frozen=True)
+class Change:
+    change: str  # added / deleted / expanded
+    effective: date
+    children: tuple[str, ...]
+
+
+def parse_changes(df: pl.DataFrame | None) -> dict[str, list[Change]]:
+    """rulesets/icd10_changes.csv as code -> its changes (rows with a bad date are skipped)."""
+    out: dict[str, list[Change]] = {}
+    if df is None or df.is_empty():
+        return out
+    for row in df.iter_rows(named=True):
+        code = str(row.get("code") or "").strip()
+        try:
+            eff = date.fromisoformat(str(row.get("effective") or "").strip())
+        except ValueError:
+            continue
+        kids = tuple(str(row.get("children") or "").split())
+        out.setdefault(code, []).append(Change(str(row.get("change") or "").strip(), eff, kids))
+    return out
+
+
+@cache
+def default_changes() -> dict[str, list[Change]]:
+    """The shipped change table (tests and callers without a RefData)."""
+    from .refdata import load_refdata
+
+    return parse_changes(load_refdata().tables.get("icd10_changes.csv"))
+
+
+class CodeSet:
+    """ICD-10-CM validity on a date of service: the shipped FY2026 edition, corrected by the
+    fiscal-year change table for the codes it lists."""
+
+    def __init__(self, changes: dict[str, list[Change]] | None = None) -> None:
+        self.facts = facts()
+        self.changes = default_changes() if changes is None else changes
+
+    def status(self, code: str, fy: date) -> tuple[str, bool, Change | None]:
+        """(status, certain, change) of ``code`` in the edition that starts on ``fy``.
+
+        status: ``ok`` (billable), ``not_yet`` (added in a later edition), ``deleted``,
+        ``expanded`` (became a category with subcodes on or before ``fy``), ``not_leaf`` (a
+        category in FY2026), ``unknown`` (not in the FY2026 edition nor in the change table).
+        ``certain`` is False when only the FY2026 edition speaks for an earlier year."""
+        rows = self.changes.get(code, [])
+        for c in rows:
+            if c.change == "added" and fy < c.effective:
+                return "not_yet", True, c
+            if c.change == "deleted" and fy >= c.effective:
+                return "deleted", True, c
+        for c in rows:
+            if c.change == "expanded":
+                return ("ok", True, c) if fy < c.effective else ("expanded", True, c)
+        if any(c.change == "deleted" for c in rows):
+            return "ok", True, None
+        current = fy >= EDITION_FY_START
+        if self.facts.is_leaf(code):
+            return "ok", current or bool(rows), None
+        if self.facts.is_valid_item(code):
+            return "not_leaf", current, None
+        return "unknown", current, None
+
+    def billable_on(self, code: str, fy: date) -> bool:
+        return self.status(code, fy)[0] == "ok"
+
+    def leaves_on(self, code: str, fy: date, limit: int = 6) -> list[str]:
+        """Billable codes at or under ``code`` in the edition of ``fy`` (at most ``limit``)."""
+        out: list[str] = []
+        todo = [code]
+        while todo and len(out) < limit:
+            c = todo.pop(0)
+            st = self.status(c, fy)[0]
+            if st == "ok":
+                out.append(c)
+            elif st in ("expanded", "not_leaf"):
+                todo.extend(self.facts.get_children(c))
+        return out
+
+
+def billable_on(code: str, dos: date) -> bool:
+    """Is ``code`` a billable ICD-10-CM code on ``dos`` (FY2026 edition corrected by the
+    shipped change table; codes the table does not list are judged by FY2026)?"""
+    return CodeSet().billable_on(code, fy_start(dos))

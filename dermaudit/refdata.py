@@ -31,6 +31,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "ncci_pairs.csv": ("column1", "column2"),
     "cosmetic_codes.csv": ("code",),
     "sites.csv": ("keyword",),
+    "icd10_changes.csv": ("code", "change"),
 }
 
 

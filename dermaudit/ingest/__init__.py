@@ -50,6 +50,7 @@ from .normalize import (
     code_and_glued_mods,
     derive,
     diagnoses,
+    icd9_codes,
     joined,
     modifiers,
     number,
@@ -210,7 +211,7 @@ def _normalise(
     b = derive(phase1, "_dos_raw", {"dos": parse_date("_dos_raw")})
     b = derive(b, "_cpt_raw", {"cpt": code, "_glued": glued})
     b = derive(b, "_mods_key", {"_mods_cols": modifiers("_mods_key")})
-    b = derive(b, "_dx_key", {"dx": diagnoses("_dx_key")})
+    b = derive(b, "_dx_key", {"dx": diagnoses("_dx_key"), "dx_icd9": icd9_codes("_dx_key")})
     b = derive(b, "payer", {"payer_class": payer_class(pl.col("payer"), payer_rules, payer_exact)})
     b = derive(
         b,
@@ -362,6 +363,7 @@ def _normalise(
             "mods",
             "units",
             "dx",
+            "dx_icd9",
             "charge",
             "site",
             "lesion_size_cm",

@@ -125,6 +125,25 @@ def diagnoses(key: str) -> pl.Expr:
     return flat.list.unique(maintain_order=True)
 
 
+# ICD-9-CM diagnosis codes: three digits with up to two decimals (702.0, 173.31) or a
+# supplementary V code (V10.82). Numeric ICD-9 codes are not read as ICD-10-CM by
+# ``diagnoses``; they are kept here so DX-004 can report them on ICD-10-era claims (1-2 digit
+# numbers are diagnosis pointers and are not kept).
+ICD9_TOKEN = r"(?:^|[^0-9A-Z.])(\d{3}(?:\.\d{1,2})?|V\d{2}(?:\.\d{1,2})?)(?:$|[^0-9A-Z])"
+
+
+def icd9_codes(key: str) -> pl.Expr:
+    """ICD-9-CM-shaped codes found in the joined diagnosis cells (V codes included)."""
+    return (
+        pl.col(key)
+        .str.to_uppercase()
+        .str.extract_all(ICD9_TOKEN)
+        .fill_null(EMPTY_LIST)
+        .list.eval(pl.element().str.strip_chars("\x1f ,;|:/()[]-").str.replace(r"^[^0-9V]+", ""))
+        .list.unique(maintain_order=True)
+    )
+
+
 def derive(df: FrameT, key: str, exprs: dict[str, pl.Expr]) -> FrameT:
     """Compute ``exprs`` (functions of column ``key``) once per distinct value, then join back.
 

@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     att,
     biopsy,
     cosmetic,
+    dataquality,
     destruction,
     diagnosis,
     em,
@@ -20,6 +21,6 @@ from . import (  # noqa: F401
     shave,
     tags,
 )
-from .base import RULES, Context, Rule, rule
+from .base import ENTRIES, RULES, Context, Entry, Rule, catalogue, rule
 
-__all__ = ["RULES", "Context", "Rule", "rule"]
+__all__ = ["ENTRIES", "RULES", "Context", "Entry", "Rule", "catalogue", "rule"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..model import Confidence, Money, Severity
-from .base import Context, rule
+from .base import CPT_BOOK, NCCI_MANUAL, Context, rule
 from .repair import (
     NCCI_CH3,
     att_repair_hits,
@@ -24,8 +24,10 @@ from .repair import (
 )
 
 ATT_SOURCES = (
-    NCCI_CH3 + "; AAPC blog 21905 citing CPT Assistant Jul 2008 (ATT includes excision of the "
-    "lesion and closure of the defects); plasticsurgerycafe coding table"
+    f"{CPT_BOOK}, adjacent tissue transfer guidelines (14000-14302 include excision of the "
+    f"lesion and closure of the primary and secondary defects); {NCCI_MANUAL} ch. III "
+    "(Repair and Tissue Transfer); secondary: CPT Assistant Jul 2008 as quoted by AAPC blog "
+    "21905"
 )
 
 
@@ -37,15 +39,25 @@ ATT_SOURCES = (
     money=Money.OVER,
     title="Lesion excision billed with an adjacent tissue transfer at the same site",
     level="day",
+    severities={
+        Severity.DENIAL: "the sites cannot be compared (no site on a line) and neither line "
+        "carries XS/59, or the sites differ and the pair comes from an imported CMS PTP file "
+        "with indicator 1 (the column-2 code is denied without a modifier)",
+        Severity.REVIEW: "the sites differ, no modifier is present and the pair comes from the "
+        "shipped excerpt (column order and indicator unverified)",
+    },
+    out_of_scope="Flaps on a Mohs day at the Mohs site (separately reportable, ATT-003); grafts "
+    "(15xxx); whether the flap was medically necessary; the flap's size in sq cm.",
     flags="""
 A lesion excision (11400-11646) on the same day, patient and rendering provider as an adjacent
 tissue transfer (14000-14061, 14301) at the same site. When the export has no site (or a line's
 site is blank) and neither line carries XS/59, the pair is a denial risk and the message says
 the site could not be compared; at different recorded sites without XS/59 the NCCI pair still
 denies the column-2 code: a missing-modifier finding, money under (review while the pair comes
-from our unverified excerpt; denial once an imported CMS PTP file gives indicator 1). Not
-flagged: different sites with a modifier; flaps on a Mohs day at the Mohs site or of unknown
-site (ATT-003: the flap closes the Mohs defect - an excision of the Mohs lesion is MOHS-005);
+from the shipped pair excerpt, whose indicators are unverified; denial once an imported CMS
+PTP file gives indicator 1). Not flagged: different sites with a modifier; flaps on a Mohs day
+at the Mohs site or of unknown site (ATT-003: the flap closes the Mohs defect - an excision of
+the Mohs lesion is MOHS-005);
 self-pay lines.
 """,
     why="""
@@ -58,7 +70,11 @@ bundles 11400-11646 into 14000-14302 unless a modifier shows a different lesion.
         "14040 alone; an excision of a separate lesion elsewhere is billed with XS and "
         "its own site."
     ),
-    source=ATT_SOURCES + "; NCCI PTP pairs 14000-14302 / 11400-11646 (derm_rules.md §6, ATT-001).",
+    source=(
+        ATT_SOURCES
+        + "; CMS NCCI practitioner PTP edits 14000-14302 / 11400-11646 (load the quarterly "
+        "file; the shipped pair table is an excerpt)."
+    ),
     amount=(
         "2025 national non-facility fee x units of the excision (charge if not in the table). "
         "For a missing modifier at different sites: the fee x units of the line in column 2 "
@@ -92,6 +108,15 @@ def att_001(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Repair billed with an adjacent tissue transfer for the same defect",
     level="day",
+    severities={
+        Severity.DENIAL: "the sites cannot be compared (no site on a line) and neither line "
+        "carries XS/59, or the sites differ and the pair comes from an imported CMS PTP file "
+        "with indicator 1 (the column-2 code is denied without a modifier)",
+        Severity.REVIEW: "the sites differ, no modifier is present and the pair comes from the "
+        "shipped excerpt (column order and indicator unverified)",
+    },
+    out_of_scope="Grafts (15xxx) and their donor-site closure; the flap's size in sq cm; repairs "
+    "of a second Mohs defect on a Mohs day when the sites cannot be compared.",
     flags="""
 A simple, intermediate or complex repair (12001-13153) on the same day, patient and rendering
 provider as an adjacent tissue transfer (14000-14302) at the same site - also on Mohs days,
@@ -113,7 +138,11 @@ repair line for the same defect pays the closure twice; NCCI bundles 12001-13153
         "17311 + 14040 alone; a repair of a second, separate Mohs defect is 13132-XS with"
         " its own site."
     ),
-    source=ATT_SOURCES + "; NCCI PTP pairs 14000-14302 / 12001-13153 (derm_rules.md §6, ATT-002).",
+    source=(
+        ATT_SOURCES
+        + "; CMS NCCI practitioner PTP edits 14000-14302 / 12001-13153 (load the quarterly "
+        "file; the shipped pair table is an excerpt)."
+    ),
     amount=(
         "2025 national non-facility fee x units of the repair line (charge if not in the table). "
         "For a missing modifier at different sites: the fee x units of the line in column 2 "

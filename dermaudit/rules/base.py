@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import polars as pl
 
+from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from ..refdata import RefData
 
@@ -38,7 +39,9 @@ LEVELS = ("line", "day", "history", "provider")
 
 # ---- vocabulary shared by the rule modules ---------------------------------------------------
 
-ICD10_START = date(2015, 10, 1)  # ICD-10-CM replaced ICD-9-CM for DOS from this date (§7, P)
+# ICD-10-CM replaced ICD-9-CM for dates of service from this date (HHS final rule 45 CFR
+# 162.1002(c)(2)-(3), as amended 2014-08-04)
+ICD10_START = date(2015, 10, 1)
 MEDICARE = ["medicare_ffs", "medicare_advantage"]
 SURG_PATH = ("88302", "88304", "88305", "88307", "88309")  # surgical pathology levels
 # icd10_groups.csv groups of malignant and in-situ neoplasms
@@ -105,10 +108,29 @@ class Rule:
     # the rule only the days (level line/day) or patients (level history) that have a line of
     # one of them. Empty = the whole frame. See ``rule(scope=...)``.
     scope: tuple[str, ...] = ()
+    # Severities other than ``severity`` the rule may report, each with the condition under
+    # which it does (``rule(severities=...)``). A finding's severity is always ``severity`` or
+    # one of these; tests/test_catalogue.py checks it on the sample and on every fixture.
+    escalations: tuple[tuple[Severity, str], ...] = ()
+    out_of_scope: str = ""
 
     @property
     def family(self) -> str:
         return self.id.split("-")[0]
+
+    @property
+    def kind(self) -> str:
+        return "coding rule"
+
+    @property
+    def allowed_severities(self) -> frozenset[str]:
+        return frozenset({str(self.severity), *(str(s) for s, _ in self.escalations)})
+
+    def severity_text(self) -> str:
+        """The declared severity and every documented escalation, for ``dermaudit rule ID``."""
+        parts = [f"{self.severity} by default"]
+        parts += [f"{s} when {why}" for s, why in self.escalations]
+        return "; ".join(parts) + "."
 
     def doc(self) -> dict[str, str]:
         return {
@@ -116,6 +138,8 @@ class Rule:
             "Why it matters": self.why,
             "Example": self.example,
             "Compliant billing": self.compliant,
+            "Severity": self.severity_text(),
+            "Out of scope": self.out_of_scope,
             "Known limits": self.limits or "None known beyond the confidence tag.",
             "Dollars at risk": self.amount_method,
             "Source": self.source,
@@ -123,6 +147,75 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A catalogue entry that is not a coding rule (e.g. the data-quality checks DQ-001...,
+    which ingest runs before the rules): documented like a rule so ``dermaudit rule ID``
+    explains every id that can appear in output."""
+
+    id: str
+    severity: Severity
+    confidence: Confidence
+    money: Money
+    title: str
+    flags: str
+    why: str
+    example: str
+    compliant: str
+    source: str
+    amount_method: str
+    out_of_scope: str
+    limits: str = ""
+    kind: str = "data-quality check (runs before the rules; not selectable)"
+    level: str = "line"
+    requires: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    escalations: tuple[tuple[Severity, str], ...] = ()
+
+    @property
+    def family(self) -> str:
+        return self.id.split("-")[0]
+
+    @property
+    def allowed_severities(self) -> frozenset[str]:
+        return frozenset({str(self.severity)})
+
+    def severity_text(self) -> str:
+        return f"{self.severity} always."
+
+    def doc(self) -> dict[str, str]:
+        return {
+            "What it flags": self.flags,
+            "Why it matters": self.why,
+            "Example": self.example,
+            "Compliant billing": self.compliant,
+            "Severity": self.severity_text(),
+            "Out of scope": self.out_of_scope,
+            "Known limits": self.limits or "None known.",
+            "Dollars at risk": self.amount_method,
+            "Source": self.source,
+        }
+
+
+ENTRIES: dict[str, Entry] = {}
+
+
+def entry(e: Entry) -> Entry:
+    """Register a non-rule catalogue entry."""
+    if e.id in RULES or e.id in ENTRIES:
+        raise ValueError(f"catalogue id {e.id} declared twice")
+    if e.family not in FAMILIES:
+        raise ValueError(f"catalogue id {e.id}: unknown family prefix")
+    ENTRIES[e.id] = e
+    return e
+
+
+def catalogue() -> dict[str, Rule | Entry]:
+    """Every id that can appear in output: the coding rules and the non-rule entries."""
+    out: dict[str, Rule | Entry] = {**RULES, **ENTRIES}
+    return dict(sorted(out.items()))
 
 
 def rule(
@@ -146,6 +239,8 @@ def rule(
     default: bool = True,
     stats: Callable[[Context], pl.LazyFrame] | None = None,
     scope: Iterable[str] = (),
+    severities: Mapping[Severity, str] | None = None,
+    out_of_scope: str = "",
 ) -> Callable[[Callable[..., pl.LazyFrame]], Callable[..., pl.LazyFrame]]:
     """Declare a rule. Metadata is validated here, when the module is imported.
 
@@ -164,7 +259,21 @@ def rule(
         raise ValueError(f"rule {id}: level must be one of {LEVELS}")
     if confidence == Confidence.U and severity not in (Severity.REVIEW, Severity.INFO):
         raise ValueError(f"rule {id}: confidence U rules must have severity review")
-    for name, val in (("title", title), ("flags", flags), ("why", why), ("source", source)):
+    escalations = tuple((Severity(k), v.strip()) for k, v in (severities or {}).items())
+    for sev, why_text in escalations:
+        if sev == severity:
+            raise ValueError(f"rule {id}: severities= repeats the declared severity {sev}")
+        if not why_text:
+            raise ValueError(f"rule {id}: severity {sev} has no condition text")
+        if confidence == Confidence.U and sev not in (Severity.REVIEW, Severity.INFO):
+            raise ValueError(f"rule {id}: a confidence U rule may only report review or info")
+    for name, val in (
+        ("title", title),
+        ("flags", flags),
+        ("why", why),
+        ("source", source),
+        ("out_of_scope", out_of_scope),
+    ):
         if not val.strip():
             raise ValueError(f"rule {id}: {name} is empty")
 
@@ -203,6 +312,8 @@ def rule(
             stats=stats,
             judge=fn if stats is not None else None,
             scope=tuple(sorted(set(scope))),
+            escalations=escalations,
+            out_of_scope=out_of_scope.strip(),
         )
         return fn
 
@@ -387,3 +498,159 @@ def provider_keys() -> list[pl.Expr]:
         pl.lit(None, pl.Date).alias("dos"),
         pl.lit(None, pl.String).alias("payer_class"),
     ]
+
+
+# ---- optional export columns and providers ------------------------------------------------
+
+
+def opt_col(ctx: Context, name: str, dtype: pl.DataType | None = None) -> pl.Expr:
+    """An optional canonical column (``taxonomy``, ``billing_provider``, ...): the column when
+    the export has it (``ctx.present``), else nulls, so a rule can use it when available."""
+    if name in ctx.present:
+        return pl.col(name)
+    return pl.lit(None, dtype or pl.String())
+
+
+PHYSICIAN_RE = (
+    r"(^|[^A-Z])(MD[A-Z]*|DO|MBBS|MBCHB|MBBCH|MEDICAL DOCTOR|DOCTOR OF MEDICINE"
+    r"|DOCTOR OF OSTEOPATHIC MEDICINE)([^A-Z]|$)"
+)
+NON_PHYSICIAN_RE = (
+    r"(^|[^A-Z])(NP|NPC|PA|PAC|APRN|ARNP|APN|CNP|CRNP|FNP|AGNP|ANP|DNP|CNS|RN|LPN|LVN|CRNA"
+    r"|NURSE PRACTITIONER|PHYSICIAN ASSISTANT|PHYSICIAN ASSOCIATE|NURSE|NURSING)([^A-Z]|$)"
+)
+# NUCC health care provider taxonomy: 20x = allopathic and osteopathic physicians; 363L nurse
+# practitioner, 363A physician assistant, 364S clinical nurse specialist (NPPs).
+NPP_TAXONOMY = ("363L", "363A", "364S")
+
+
+def credential_text(col: str = "credential") -> pl.Expr:
+    """Upper-case credential text without dots ('M.D.' -> 'MD', 'N.P.' -> 'NP')."""
+    return pl.col(col).str.to_uppercase().str.replace_all(".", "", literal=True)
+
+
+def non_physician(ctx: Context | None = None, col: str = "credential") -> pl.Expr:
+    """The rendering provider is a non-physician practitioner (NP, PA, CNS, nurse ...): the
+    credential names one and no MD/DO degree ('MD, PA' - a professional association - stays a
+    physician), or, when the export has it, the NUCC taxonomy is an NPP taxonomy. An unknown
+    or truncated credential is never read as a non-physician."""
+    c = credential_text(col)
+    by_cred = (c.str.contains(NON_PHYSICIAN_RE) & ~c.str.contains(PHYSICIAN_RE)).fill_null(False)
+    if ctx is None or "taxonomy" not in ctx.present:
+        return by_cred
+    tax = pl.col("taxonomy").str.to_uppercase().str.strip_chars()
+    by_tax = pl.any_horizontal([tax.str.starts_with(t) for t in NPP_TAXONOMY]).fill_null(False)
+    return by_cred | by_tax
+
+
+def specialty_key(ctx: Context) -> pl.Expr:
+    """The provider's specialty for same-specialty tests: the first four characters of the NUCC
+    taxonomy (207N = dermatology) when the export has one, else null (unknown)."""
+    return opt_col(ctx, "taxonomy").str.to_uppercase().str.strip_chars().str.slice(0, 4)
+
+
+def group_key(ctx: Context) -> pl.Expr:
+    """The billing group of a line: ``group_id`` (billing TIN / group) or, when present, the
+    billing provider; null when the export has neither."""
+    parts = [pl.col("group_id").cast(pl.String)]
+    if "billing_provider" in ctx.present:
+        parts.append(pl.col("billing_provider").cast(pl.String))
+    return pl.coalesce(parts)
+
+
+# ---- diagnosis families ---------------------------------------------------------------------
+
+
+def dx_categories(col: str) -> pl.Expr:
+    """The ICD-10-CM categories (first three characters) of a list of diagnoses."""
+    return pl.col(col).list.eval(pl.element().str.slice(0, 3)).list.unique()
+
+
+def dx_related(a: str, b: str) -> pl.Expr:
+    """Two diagnosis lists share an ICD-10-CM category (e.g. C44.311 and C44.319): the visit or
+    procedure treated the same condition. Null when either list is empty (unknown)."""
+    shared = dx_categories(a).list.set_intersection(dx_categories(b)).list.len() > 0
+    known = (pl.col(a).list.len() > 0) & (pl.col(b).list.len() > 0)
+    return pl.when(known.fill_null(False)).then(shared).otherwise(None)
+
+
+# ---- primary sources cited by several rules ---------------------------------------------------
+
+NCCI_MANUAL = "NCCI Policy Manual for Medicare Services (CMS, revision effective 2025-01-01)"
+CPM_12 = (
+    "Medicare Claims Processing Manual, Pub. 100-04, ch. 12 (Physicians/Nonphysician Practitioners)"
+)
+CPT_BOOK = "CPT 2025 Professional Edition (AMA)"
+PFS_FILE = (
+    "CMS PFS Relative Value File: global days, status and multiple-procedure indicators from "
+    "the CY2022 January release (PPRRVU22_JAN), RVUs and 2025 national non-facility amounts "
+    "(CF $32.3465) from the CY2025 October release"
+)
+ICD10_FY2026 = "ICD-10-CM FY2026 tabular list (CMS/NCHS, April 1, 2026 update)"
+
+
+# ---- partners on the same day, without pair joins -------------------------------------------
+
+PARTNER_ROWS = 20  # partner rows listed in one finding: bounded output on pathological days
+EMPTY_ROWS = pl.lit([], pl.List(pl.Int64()))
+EMPTY_CODES = pl.lit([], pl.List(pl.String()))
+
+
+def site_key(col: str = "site") -> pl.Expr:
+    """Site text for comparison: trimmed, runs of spaces folded; blank = unknown (null)."""
+    s = pl.col(col).str.strip_chars().str.replace_all(r"\s+", " ")
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+def site_partners(left: pl.LazyFrame, right: pl.LazyFrame, k: int = PARTNER_ROWS) -> pl.LazyFrame:
+    """For each ``left`` line (``_file``, ``_row``, ``day_id``, ``site``): the ``right`` lines of
+    the same day (``_row``, ``cpt``, ``site``) at the same recorded site - ``same_rows`` and
+    ``same_cpts`` - and those whose site, or the left line's, is missing - ``unk_rows`` and
+    ``unk_cpts`` (rows sorted, at most ``k``; codes distinct and sorted; empty lists when none).
+
+    Built from equality joins on (day, site) and per-day aggregates of the right lines, so
+    memory grows with the number of lines and never with the number of line pairs: one
+    pathological patient-day of 50,000 lines costs what 50,000 ordinary lines cost."""
+
+    def agg(lf: pl.LazyFrame, keys: list[str], prefix: str) -> pl.LazyFrame:
+        return (
+            lf.sort("_row")
+            .group_by(keys)
+            .agg(
+                pl.col("_row").head(k).alias(f"{prefix}_rows"),
+                pl.col("cpt").unique().sort().alias(f"{prefix}_cpts"),
+            )
+        )
+
+    r = right.select(DAY_ID, "_row", "cpt", site_key().alias("_s"))
+    by_site = agg(r.filter(pl.col("_s").is_not_null()), [DAY_ID, "_s"], "same")
+    no_site = agg(r.filter(pl.col("_s").is_null()), [DAY_ID], "unk")
+    any_site = agg(r, [DAY_ID], "unk")
+    lf = left.select("_file", "_row", DAY_ID, site_key().alias("_s"))
+    known = lf.filter(pl.col("_s").is_not_null())
+    unknown = lf.filter(pl.col("_s").is_null())
+    same = known.join(by_site, on=[DAY_ID, "_s"], how="inner").select(
+        "_file", "_row", "same_rows", "same_cpts"
+    )
+    unk = pl.concat(
+        [
+            known.join(no_site, on=DAY_ID, how="inner").select(
+                "_file", "_row", "unk_rows", "unk_cpts"
+            ),
+            unknown.join(any_site, on=DAY_ID, how="inner").select(
+                "_file", "_row", "unk_rows", "unk_cpts"
+            ),
+        ],
+        how="vertical",
+    )
+    return (
+        lf.select("_file", "_row")
+        .join(same, on=["_file", "_row"], how="left")
+        .join(unk, on=["_file", "_row"], how="left")
+        .with_columns(
+            pl.col("same_rows").fill_null(EMPTY_ROWS),
+            pl.col("same_cpts").fill_null(EMPTY_CODES),
+            pl.col("unk_rows").fill_null(EMPTY_ROWS),
+            pl.col("unk_cpts").fill_null(EMPTY_CODES),
+        )
+    )

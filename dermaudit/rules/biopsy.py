@@ -23,7 +23,7 @@ import polars as pl
 
 from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, line_field, msg, rows_of, rule
+from .base import CPT_BOOK, NCCI_MANUAL, Context, emit, line_field, msg, rows_of, rule
 
 BX_START = date(2019, 1, 1)
 
@@ -51,11 +51,12 @@ DEFINITIVE_FAMILIES = (
 )
 
 BX_SOURCES_2019 = (
-    "CPT 2019 skin-biopsy guidelines (technique-based codes, one primary per encounter) as "
-    "explained by AAD Dermatology World 'Cracking the code: biopsy coding in 2019' parts 2-3 "
-    "(Dec 2018/Jan 2019), Karen Zupko & Associates 2019, AHA Coding Clinic for HCPCS Q1 2019 "
-    "(as cited by Aquity) and First Coast Service Options (MAC) 'Be sure you are billing "
-    "correctly for biopsy services' (2024); fees: CMS PFS 2025 national non-facility amounts."
+    f"{CPT_BOOK} skin-biopsy guidelines (11102-11107 by technique since 2019; one primary code "
+    "per encounter, further biopsies with add-on codes); secondary: AAD Dermatology World "
+    "'Cracking the code: biopsy coding in 2019' parts 2-3 (Dec 2018/Jan 2019), Karen Zupko & "
+    "Associates 2019, AHA Coding Clinic for HCPCS Q1 2019 (as cited by Aquity) and First Coast "
+    "Service Options (MAC) 'Be sure you are billing correctly for biopsy services' (2024); "
+    "fees: CMS PFS 2025 national non-facility amounts."
 )
 
 
@@ -187,6 +188,12 @@ def _hierarchy_suggestion() -> pl.Expr:
     money=Money.OVER,
     title="More than one primary skin-biopsy code in an encounter",
     codes=SKIN_BX,
+    severities={
+        Severity.REVIEW: "a primary biopsy line carries XE (separate encounter): two encounters "
+        "on one day may each have a primary",
+    },
+    out_of_scope="Biopsies before 2019-01-01 (11100/11101, GEN-001); whether each biopsy was "
+    "medically necessary; biopsies billed under different rendering providers on one day.",
     flags="""
 Two or more units of the primary biopsy codes 11102 (tangential), 11104 (punch) and 11106
 (incisional) on one day for the same patient and rendering provider, as units or as separate
@@ -252,6 +259,8 @@ def bx_001(ctx: Context) -> pl.LazyFrame:
     money=Money.UNDER,
     title="Biopsy primary below an add-on technique in the hierarchy",
     codes=SKIN_BX,
+    out_of_scope="Days with two or more primaries (BX-001); a wrong add-on technique code "
+    "itself; biopsies before 2019-01-01.",
     flags="""
 One primary biopsy code whose technique ranks below an add-on technique billed the same day:
 11102 with 11105 or 11107, or 11104 with 11107 (dates of service from 2019-01-01).
@@ -433,11 +442,11 @@ def _rows() -> pl.Expr:
 
 
 NCCI_BIOPSY = (
-    "NCCI Policy Manual for Medicare Services ch. I (biopsy with another procedure) and ch. III "
-    "(integumentary), as quoted by AAPC 'Bundled or Separate Biopsy Depends on Circumstances'; "
-    "AAD Dirk Elston 'When can I bill a biopsy in conjunction with another procedure?' (2012); "
-    "modifiers per CMS CR 8863 (X{EPSU}). PTP column order and indicators: rulesets/ncci_pairs.csv "
-    "(excerpt; the CMS practitioner PTP file was not read)."
+    f"{NCCI_MANUAL} ch. I (biopsy with an excision, destruction or other removal of the same "
+    "lesion is not separately reportable) and ch. III (Lesion Removal); CMS CR 8863 / "
+    "Transmittal 1422 (X{EPSU} modifiers); CMS NCCI practitioner PTP edits for the column "
+    "order and indicators (the shipped ncci_pairs.csv is an excerpt); secondary: AAPC 'Bundled "
+    "or Separate Biopsy Depends on Circumstances', AAD (D. Elston 2012)"
 )
 
 
@@ -448,6 +457,14 @@ NCCI_BIOPSY = (
     money=Money.EITHER,
     title="Biopsy billed with a definitive lesion procedure on the same day",
     level="line",
+    severities={
+        Severity.COMPLIANCE: "a distinct-site or anatomic modifier is present but both lines "
+        "record the same site (the modifier is not supported)",
+        Severity.REVIEW: "the same-site pair has a frozen section (88331) on the day, a line "
+        "with XE, or a multi-lesion session code as the partner",
+    },
+    out_of_scope="Biopsies on a Mohs day (MOHS-004); biopsies with repairs (RPR-002); "
+    "self-pay lines; which of two lesions with the same site text was biopsied.",
     flags="""
 A skin biopsy line (11102-11107, DOS from 2019-01-01) on the same day, patient and rendering
 provider as a shave removal (11300-11313), excision (11400-11646), destruction (17000-17286)
@@ -570,6 +587,8 @@ def bx_003(ctx: Context) -> pl.LazyFrame:
     money=Money.UNDER,
     title="Distinct-procedure modifier on the other surgery instead of the biopsy",
     level="line",
+    out_of_scope="Pairs at the same site (BX-003 b) or with an unmodified partner (BX-003 a); "
+    "payers that accept the modifier on either line.",
     flags="""
 A skin biopsy (11102-11107, DOS from 2019-01-01) with no distinct-procedure or anatomic
 modifier, billed the same day as shave, excision, destruction or adjacent-tissue-transfer
@@ -645,6 +664,8 @@ NO_PAIR_FAMILIES = ("biopsy", "em_office", "em_addon", "em_other", "em_consult",
     money=Money.NONE,
     title="Distinct-procedure modifier on a biopsy add-on code",
     level="line",
+    out_of_scope="Add-on codes on days with any other procedure the modifier might bypass; the "
+    "provider's overall 59 rate (MOD-004).",
     flags="""
 11103, 11105 or 11107 carrying 59 or an X{EPSU} modifier on a day (DOS from 2019-01-01)
 whose only other procedures are skin biopsies, office E/M and pathology, so there is no
@@ -722,6 +743,8 @@ SPECIAL_SITES: tuple[tuple[str, str | None, str, str, bool], ...] = (
     title="Skin biopsy code at a site with its own biopsy code",
     level="line",
     requires=("site",),
+    out_of_scope="Mucosal biopsies of other sites (mouth, genital mucosa) and nail-unit "
+    "biopsies (11755); sites recorded only as a region such as 'face'.",
     flags="""
 A skin biopsy code (11102-11107, DOS from 2019-01-01) whose site text names the lip
 vermilion (or lip mucosa), the eyelid margin, or the external ear (auricle, helix, lobe...).
@@ -734,9 +757,11 @@ external-ear (69100) analogues follow the same logic but were not verified.
     example="11104 with site 'lower lip vermilion'.",
     compliant="40490 for the lip vermilion biopsy (67810 eyelid margin, 69100 external ear).",
     source=(
-        "AAD Dermatology World 'Cracking the code: biopsy coding in 2019' part 2 (Dec 2018): "
-        "lip vermilion uses 40490 (S); eyelid 67810 and ear 69100 analogues: derm_rules.md "
-        "BX-006 (U)."
+        "CPT 2025 code set: 40490 (lip biopsy), 67810 (eyelid-margin biopsy), 69100 "
+        "(external-ear biopsy); secondary: AAD Dermatology World 'Cracking the code: biopsy "
+        "coding in 2019' part 2 (Dec 2018) - lip vermilion uses 40490 (S). That the "
+        "skin-biopsy guideline sends eyelid-margin and ear biopsies to 67810/69100 is not "
+        "verified (U), so those suggestions are conditional."
     ),
     amount="2025 national non-facility fee x units of the biopsy line (wrong code, at risk).",
     limits="""

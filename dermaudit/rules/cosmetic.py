@@ -7,13 +7,28 @@ in-situ lesions is never cosmetic, so those encounters are not flagged.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
-from .base import MALIGNANT_GROUPS, MEDICARE, Context, all_dx_in, emit, has_dx, line_rows, msg, rule
+from .base import (
+    MALIGNANT_GROUPS,
+    MEDICARE,
+    Context,
+    all_dx_in,
+    emit,
+    has_dx,
+    line_rows,
+    msg,
+    rule,
+)
 
 GUARD_GROUPS = ("PREMALIGNANT", *MALIGNANT_GROUPS)
+# L29.8 (other pruritus) became a category on 2024-10-01 (FY2025: L29.81, L29.89;
+# rulesets/icd10_changes.csv), so the billable code suggested for itching depends on the date.
+L29_SPLIT = date(2024, 10, 1)
 INSURED = ["medicare_ffs", "medicare_advantage", "medicaid", "commercial"]
 
 
@@ -23,7 +38,8 @@ def _with_day_dx(ctx: Context, lines: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _amount() -> pl.Expr:
-    return pl.coalesce(pl.col("charge"), pl.col("fee") * pl.col("units"))
+    """2025 national non-facility amount x units; the line's charge when the code has no fee."""
+    return pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge"))
 
 
 @rule(
@@ -33,6 +49,8 @@ def _amount() -> pl.Expr:
     money=Money.OVER,
     title="Cosmetic encounter diagnosis billed to an insurer",
     requires=("payer", "dx"),
+    out_of_scope="Cosmetic services coded without a Z41 diagnosis (COS-002, COS-003); "
+    "self-pay lines; whether the plan covers the service under a rider.",
     flags="""
 A line whose diagnoses include Z41.1 (encounter for cosmetic surgery), Z41.8 or Z41.9, billed
 to Medicare, Medicare Advantage, Medicaid or a commercial plan - for Medicare FFS only when
@@ -48,12 +66,17 @@ denies correctly and the patient can be billed.
         "Collect from the patient (self-pay); for Medicare, 15788-GY (with GX if an ABN was given)."
     ),
     source=(
-        "Medicare Benefit Policy Manual Pub. 100-02 ch. 16 §120 (cosmetic exclusion); "
-        "ICD-10-CM Z41 category; GY/GX per CMS MM6563 via Palmetto GBA / AAOMS."
+        "Medicare Benefit Policy Manual, Pub. 100-02, ch. 16, §120 (cosmetic surgery "
+        "exclusion); ICD-10-CM FY2026 tabular list (Z41 category); CMS MLN Matters MM6563 "
+        "(GY/GX modifiers); secondary: Palmetto GBA ABN-modifier guide, AAOMS 2010."
     ),
-    amount="The line's charge (or the 2025 national fee x units when the export has no charge).",
+    amount=(
+        "2025 national non-facility fee x units of the line (its charge when the code has no "
+        "fee in the code table)."
+    ),
     limits="""
-The Z41 code meanings are standard ICD-10-CM but not re-verified in our reference (U), so this
+Z41.1/Z41.8/Z41.9 are checked against the ICD-10-CM FY2026 tabular list, but whether an
+insurer treats the whole line as cosmetic depends on its policy and the note (U), so this
 asks for a review. Lines with an AK or skin-cancer diagnosis are never flagged (COS-004).
 Unknown payer classes are skipped.
 """,
@@ -107,6 +130,12 @@ def cos_001(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     title="Cosmetic-prone procedure billed to an insurer without coverage support",
     requires=("payer",),
+    severities={
+        Severity.REVIEW: "the payer is not Medicare FFS, or the code's cosmetic_codes.csv row "
+        "is tagged U (blepharoplasty, botulinum toxin, fractional laser)",
+    },
+    out_of_scope="Codes not in cosmetic_codes.csv; the functional criteria of blepharoplasty "
+    "and botulinum-toxin LCDs (visual fields, photographs); self-pay lines.",
     flags="""
 A cosmetic-prone procedure (rulesets/cosmetic_codes.csv: dermabrasion, chemical peels,
 blepharoplasty, vascular-lesion destruction, electrolysis, fillers, hair transplant,
@@ -122,10 +151,14 @@ dermabrasion for actinic keratoses are covered (NCD 250.4), so those are not fla
     example="15788 (facial chemical peel) with L81.4 to Medicare, no modifier.",
     compliant="15788-GY (statutory exclusion), or self-pay; 15788 with L57.0 for AKs is covered.",
     source=(
-        "Medicare Benefit Policy Manual Pub. 100-02 ch. 16 §120; NCD 250.4 (AK treatment); "
-        "CMS PFS RVU file status codes for the listed codes; GY/GA/GZ/GX per CMS MM6563/MM7228."
+        "Medicare Benefit Policy Manual, Pub. 100-02, ch. 16, §120; NCD 250.4 Treatment of "
+        "Actinic Keratosis (effective 2001-11-26); CMS PFS Relative Value File status "
+        "indicators (CY2022 January); CMS MLN Matters MM6563 and MM7228 (GY/GA/GZ/GX)."
     ),
-    amount="The line's charge (or the 2025 national fee x units when the export has no charge).",
+    amount=(
+        "2025 national non-facility fee x units of the line (its charge when the code has no "
+        "fee in the code table)."
+    ),
     limits="""
 Which procedures are 'cosmetic-prone' is a judgement (S/U); blepharoplasty's functional
 diagnoses come from the MAC's LCD, which was not retrieved, so every blepharoplasty without
@@ -220,6 +253,9 @@ SUPPORT_GROUPS = (
     title="Benign lesion removal billed to Medicare without an indication-supporting diagnosis",
     requires=("payer", "dx"),
     level="line",
+    out_of_scope="Indications documented only in the note (recent change, recurrent trauma); "
+    "payers other than Medicare FFS and Medicare Advantage; AK and skin-cancer treatment "
+    "(never cosmetic).",
     flags="""
 A benign-lesion removal or destruction line (skin tags 11200/11201, shave 11300-11313, benign
 excision 11400-11446, benign destruction 17110/17111) billed to Medicare FFS or a Medicare
@@ -249,16 +285,20 @@ be billable.
     example="11300 (shave, trunk) with L82.1 only, billed to Medicare with no modifier.",
     compliant=(
         "11300 with L82.0 (inflamed SK) or with the symptom code that documents the indication "
-        "(e.g. L29.8 itching); or 11300-GY billed as cosmetic (patient pays), or 11300-GA when "
-        "an ABN was signed."
+        "(e.g. L29.89 itching, L29.8 before FY2025); or 11300-GY billed as cosmetic (patient "
+        "pays), or 11300-GA when an ABN was signed."
     ),
     source=(
-        "LCDs 'Removal of Benign Skin Lesions' L35498, L34938, L34200 (indications via AAD 2013 "
-        "and the LCD text quoted by AAPC); Medicare Benefit Policy Manual Pub. 100-02 ch. 16 "
-        "§120 (cosmetic exclusion); NCD 250.4 (AK treatment is not cosmetic); derm_rules.md "
-        "COS-003/COS-004."
+        "LCDs Removal of Benign Skin Lesions L35498 (rev. eff. 2023-10-26), L34938 (rev. eff."
+        " 2019-09-26), L34200 (CGS, rev. eff. 2024-08-08) and their billing articles; "
+        "Medicare Benefit Policy Manual, Pub. 100-02, ch. 16, §120; NCD 250.4 (AK treatment "
+        "is not cosmetic); ICD-10-CM FY2026 tabular list (billable codes suggested); "
+        "secondary: AAD 2013 and AAPC quoting the LCD indications."
     ),
-    amount="The line's charge (or the 2025 national fee x units when the export has no charge).",
+    amount=(
+        "2025 national non-facility fee x units of the line (its charge when the code has no "
+        "fee in the code table)."
+    ),
     limits="""
 Confidence U: the indication-supporting diagnosis list (SYMPTOM_SUPPORT) is a candidate list -
 the MAC billing articles' ICD-10 lists (A57044, A57482, A57162, A56346) were not retrieved - and
@@ -322,8 +362,11 @@ def cos_003(ctx: Context) -> pl.LazyFrame:
         ),
         suggestion=msg(
             "if the removal met an LCD indication, add the diagnosis that documents it (e.g. "
-            "L82.0 inflamed seborrheic keratosis, L29.8 itching, R58 bleeding); if it was for "
-            "appearance, bill the patient and append GY to ",
+            "L82.0 inflamed seborrheic keratosis, ",
+            pl.when(pl.col("dos") >= L29_SPLIT)
+            .then(pl.lit("L29.89 other pruritus"))
+            .otherwise(pl.lit("L29.8 other pruritus")),
+            ", R58 bleeding); if it was for appearance, bill the patient and append GY to ",
             pl.col("cpt"),
             " (or GA when an ABN was signed)",
         ),

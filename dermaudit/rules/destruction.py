@@ -39,16 +39,18 @@ from .base import (
     msg,
     rows_of,
     rule,
+    site_partners,
 )
 
 RAC_0121 = (
     "CMS Recovery Audit Contractor approved topic 0121, 'Excessive Units of Destruction of "
-    "Premalignant Lesions' (17000 x1, 17003 x13, 17004 x1 per date of service); CPT "
-    "integumentary guidelines for 17000-17004."
+    "Premalignant Lesions' (17000 x1, 17003 x13, 17004 x1 per date of service); CPT 2025 "
+    "Professional Edition, destruction guidelines for 17000-17004."
 )
 FAMILY_2007 = (
     "CPT 2007 destruction revision (17000-17004 premalignant only; benign lesions to "
-    "17110/17111), as reported by For The Record (Jan 2007) and AAPC (2007)"
+    "17110/17111; current in CPT 2025 Professional Edition); secondary: For The Record (Jan "
+    "2007), AAPC (2007)"
 )
 
 D2007 = date(2007, 1, 1)
@@ -241,6 +243,8 @@ def _units_text(*codes: str) -> pl.Expr:
     money=Money.OVER,
     title="17004 billed with 17000 or 17003 on the same day",
     codes=PM,
+    out_of_scope="Which of the lines is wrong when fewer than 15 lesions were treated (the "
+    "suggestion names both); benign and malignant destruction codes.",
     flags="""
 17004 on the same day, for the same patient and rendering provider, as 17000 or 17003.
 """,
@@ -255,7 +259,10 @@ above the per-day limits (RAC topic 0121).
         "17004 x1 alone for 15 or more lesions; 17000 x1 + 17003 x(n-1) without 17004 for "
         "2-14 lesions."
     ),
-    source=RAC_0121 + " NCCI pair 17004/17000-17003 (rulesets/ncci_pairs.csv excerpt).",
+    source=(
+        RAC_0121 + "; CMS NCCI practitioner PTP edits 17004/17000 and 17004/17003 (the shipped "
+        "ncci_pairs.csv lists them, indicator unverified)."
+    ),
     amount="""
 2025 national non-facility fee x units of the 17000 and 17003 lines billed beside 17004 (the
 lines to remove when the session had 15 or more lesions).
@@ -296,6 +303,8 @@ def dest_001(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Premalignant destruction over the per-day unit caps",
     codes=PM,
+    out_of_scope="Days with 17004 and 17000/17003 together (DEST-001); the lesion count "
+    "documented in the note beyond the units and lesion_count column.",
     flags="""
 17000 billed more than once on one day for the same patient and rendering provider (as
 units or as repeated lines), 17003 above 13 units, or 17004 above 1 unit.
@@ -367,6 +376,12 @@ def dest_002(ctx: Context) -> pl.LazyFrame:
     money=Money.UNDER,
     title="15 or more premalignant lesions not billed as 17004",
     codes=PM,
+    severities={
+        Severity.REVENUE: "the units are within the caps and a documented lesion_count of 15 "
+        "or more shows 17004 was earned",
+    },
+    out_of_scope="The over-cap units themselves (DEST-002); lesion counts that are only in the "
+    "note.",
     flags="""
 A day (same patient and rendering provider) with 15 or more premalignant lesions billed as
 17000 + 17003 instead of one 17004: 17000 x1 + 17003 x14 or more, or 17000 + 17003 when the
@@ -389,9 +404,8 @@ units): the revenue the corrected claim adds after the over-cap units are recove
 over-cap units themselves are DEST-002's amount, so the two never count the same dollars.
 """,
     limits="""
-Severity differs from the reference's 'compliance/over' in money direction: the over-billed
-part (17003 units above 13) is DEST-002's finding, and this rule reports the remaining
-difference, which is always under-billing. Findings from units above the cap are severity
+The over-billed part (17003 units above 13) is DEST-002's finding; this rule reports the
+remaining difference, which is always under-billing. Findings from units above the cap are severity
 compliance (the claim must be corrected); findings from a documented lesion_count with units
 within the caps are severity revenue. The lesion count is the larger of the billed units and
 the largest lesion_count on the 17000/17003 lines.
@@ -452,6 +466,14 @@ def dest_003(ctx: Context) -> pl.LazyFrame:
     title="Premalignant destruction codes without a premalignant diagnosis",
     requires=("dx",),
     codes=(*PM, "17110", "17111", "11200"),
+    severities={
+        Severity.REVENUE: "the corrected code pays more than the billed premalignant codes "
+        "(e.g. a malignant destruction coded as 17000)",
+        Severity.REVIEW: "the only lesion diagnosis is uncertain/unspecified behaviour or a "
+        "premalignant code other than L57.0 that some payers accept",
+    },
+    out_of_scope="Dates before 2007 (when 17000 covered benign lesions) and before ICD-10 "
+    "(2015-10-01); diagnoses documented only in the note.",
     flags="""
 17000/17003/17004 on a day (date of service from 2007-01-01, ICD-10 era) whose encounter has
 diagnoses but none is actinic keratosis (L57.0, group PREMALIGNANT). The diagnoses of the
@@ -469,7 +491,11 @@ diagnosis.
 """,
     example="17000 x1 + 17003 x9 (10 lesions) for seborrheic keratoses (L82.1).",
     compliant="17110 x1 for up to 14 benign lesions (17111 x1 for 15 or more).",
-    source=FAMILY_2007 + "; NCD 250.4 (AK destruction coverage); derm_rules.md DEST-004.",
+    source=(
+        FAMILY_2007
+        + "; NCD 250.4 Treatment of Actinic Keratosis (effective 2001-11-26); ICD-10-CM FY2026 "
+        "tabular list (L57.0)."
+    ),
     amount="""
 Per finding, 2025 national non-facility fees: billed (17000 + 17003 x units, or 17004) minus
 the compliant billing for the same lesion count - 17110 (1-14 lesions) or 17111 (15+); 11200
@@ -633,6 +659,12 @@ def dest_004(ctx: Context) -> pl.LazyFrame:
     title="Benign destruction codes used for actinic keratoses",
     requires=("dx",),
     codes=(*BENIGN_SESSION, *PM),
+    severities={
+        Severity.REVENUE: "the premalignant codes for the lesion count pay more than the billed "
+        "17110/17111",
+    },
+    out_of_scope="Sessions that also treated warts or other benign lesions; dates before 2007 "
+    "or before ICD-10.",
     flags="""
 17110/17111 on a day (date of service from 2007-01-01, ICD-10 era) whose only lesion
 diagnosis - on the 17110/17111 lines and on the whole encounter - is actinic keratosis
@@ -717,6 +749,7 @@ def dest_005(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="17110 with 17111, or benign destruction above one unit",
     codes=BENIGN_SESSION,
+    out_of_scope="Separate sessions on one day with XE (not exempted); premalignant codes.",
     flags="""
 17110 and 17111 on the same day for the same patient and rendering provider, or either code
 above 1 unit (as units or repeated lines).
@@ -774,6 +807,13 @@ def dest_006(ctx: Context) -> pl.LazyFrame:
     title="Malignant destruction without a malignant or in-situ diagnosis",
     requires=("dx",),
     codes=(*MALIGNANT_DEST, *PM, *BENIGN_SESSION),
+    severities={
+        Severity.REVENUE: "the corrected destruction code pays more than the billed one",
+        Severity.REVIEW: "the only lesion diagnosis is D48.5/D49.2 (uncertain or unspecified "
+        "behaviour), e.g. a clinically diagnosed cancer destroyed without a biopsy",
+    },
+    out_of_scope="Cutaneous malignancies outside the groups of icd10_groups*.csv unless the "
+    "practice adds them; dates before ICD-10.",
     flags="""
 17260-17286 on a day (ICD-10 era) whose encounter has diagnoses but none in the malignant or
 in-situ groups (C43, C4A, C44, D03, D04 and MAL_OTHER). The diagnoses of the malignant
@@ -789,9 +829,10 @@ treatment the record does not show; premalignant and benign lesions have their o
     example="17281 x1 for an actinic keratosis of the cheek (L57.0).",
     compliant="17000 x1 for one AK; 17110 x1 for benign lesions.",
     source=(
-        "CPT destruction families (17000-17004 premalignant, 17110/17111 benign, 17260-17286 "
-        "malignant) as summarised by AAPC and For The Record 2007; in-situ lesions treated as "
-        "malignant per AAPC's excision article (derm_rules.md DEST-007)."
+        "CPT 2025 Professional Edition destruction families (17000-17004 premalignant, "
+        "17110/17111 benign, 17260-17286 malignant); ICD-10-CM FY2026 tabular list (C43, C4A,"
+        " C44, D03, D04); secondary: AAPC and For The Record (2007); in-situ lesions treated "
+        "as malignant per AAPC's excision article."
     ),
     amount="""
 2025 national non-facility fees: billed 17260-17286 (fee x units) minus the compliant
@@ -942,6 +983,11 @@ def _malignant_bands(ctx: Context) -> tuple[pl.DataFrame, list[float]]:
     level="line",
     requires=("site", "lesion_size_cm"),
     codes=MALIGNANT_DEST,
+    severities={
+        Severity.REVENUE: "the code for the documented site and size pays more than the billed one",
+    },
+    out_of_scope="Lines without a site or size; site words not in rulesets/sites.csv; whether "
+    "the size was measured with the curettage margin.",
     flags="""
 A 17260-17286 line whose code is not the one the line's own site and lesion diameter call for:
 site group A trunk/arms/legs (17260-17266), B scalp/neck/hands/feet/genitalia (17270-17276),
@@ -957,9 +1003,10 @@ code for a trunk lesion or a larger band than measured overbills, the reverse un
     example="17281 (face, 0.6-1.0 cm) for a 0.8 cm BCC on the back.",
     compliant="17261 (trunk/arms/legs, 0.6-1.0 cm) for that lesion; 17262 for a 1.5 cm trunk BCC.",
     source=(
-        "CPT malignant destruction code structure (site groups, diameter bands; CMS RVU-file "
-        "short descriptors); AAD (Elston 2012) on measuring the lesion/curettage diameter "
-        "(derm_rules.md DEST-008)."
+        "CPT 2025 Professional Edition malignant destruction code structure (site groups, "
+        "lesion-diameter bands; group membership also in the CMS PFS Relative Value File "
+        "short descriptors); secondary: AAD (D. Elston 2012) on measuring the lesion and "
+        "curettage diameter."
     ),
     amount="""
 (2025 fee of the billed code - fee of the expected code) x units; positive = overbilled
@@ -1041,6 +1088,8 @@ def dest_008(ctx: Context) -> pl.LazyFrame:
     title="Cutaneous vascular lesions billed as benign destruction",
     requires=("dx",),
     codes=BENIGN_SESSION,
+    out_of_scope="Vascular lesions coded with other diagnoses; laser treatment billed with "
+    "17106-17108 (COS-002).",
     flags="""
 17110/17111 on a day (ICD-10 era) whose only lesion diagnoses - on those lines and on the
 encounter - are vascular: hemangioma of skin (D18.01) or spider/non-neoplastic vascular
@@ -1058,13 +1107,15 @@ code.
         "otherwise a self-pay cosmetic service (GY for Medicare)."
     ),
     source=(
-        "CPT 17110/17111 descriptor exclusion of vascular proliferative lesions as quoted by "
-        "claimmax (2026); derm_rules.md DEST-009 (dx mapping U)."
+        "CPT 2025 Professional Edition, 17110/17111 descriptor (benign lesions other than "
+        "skin tags or cutaneous vascular proliferative lesions) and 17106-17108 (cutaneous "
+        "vascular proliferative lesions); secondary: claimmax (2026)."
     ),
     amount="2025 national non-facility fee x units of the 17110/17111 lines (the lines at risk).",
     limits="""
-Confidence U: the mapping of D18.01/I78.1 to 'vascular proliferative lesion' is our
-inference, and some payers accept 17110 for small angiomas. Review only.
+Confidence U: reading D18.01/I78.1 as a 'vascular proliferative lesion' in the sense of the
+17110 exclusion is an inference no payer text confirms, and some payers accept 17110 for small
+angiomas. Review only.
 """,
 )
 def dest_009(ctx: Context) -> pl.LazyFrame:
@@ -1096,32 +1147,11 @@ def dest_009(ctx: Context) -> pl.LazyFrame:
     )
 
 
-def _same_day_pairs(
-    ctx: Context, left: pl.Expr, right: pl.Expr, right_name: str = "o"
-) -> pl.LazyFrame:
-    """Line pairs on the same day key: left lines x right lines, right columns prefixed."""
-    keep = ["_row", "cpt", "site", "m_distinct"]
-    r = ctx.lines.filter(right).select(
-        DAY_ID, *[pl.col(c).alias(f"{right_name}_{c}") for c in keep]
-    )
-    return ctx.lines.filter(left).join(r, on=DAY_ID, how="inner")
-
-
-def _sites_differ(a: str, b: str) -> pl.Expr:
-    return (pl.col(a).is_not_null() & pl.col(b).is_not_null() & (pl.col(a) != pl.col(b))).fill_null(
-        False
-    )
-
-
-def _pair_findings(j: pl.LazyFrame) -> pl.LazyFrame:
-    """Collapse pairs to one row per left line with the partner rows and codes."""
-    return j.group_by("_file", "_row").agg(
-        pl.col("claim_id", "patient_id", "dos", "provider", "payer_class", "cpt", "units").first(),
-        pl.col("site").first(),
-        pl.coalesce(pl.col("charge"), pl.col("fee") * pl.col("units")).first().alias("amt"),
-        pl.col("o__row").unique().sort().alias("o_rows"),
-        pl.col("o_cpt").unique(maintain_order=True).alias("o_cpts"),
-    )
+def _partner_text(rows: str = "p_rows", cpts: str = "p_cpts") -> dict[str, pl.Expr]:
+    return {
+        "rows": pl.concat_list(pl.col("_row"), pl.col(rows)).list.unique().list.sort(),
+        "codes": pl.col(cpts).list.join(" + "),
+    }
 
 
 @rule(
@@ -1133,55 +1163,137 @@ def _pair_findings(j: pl.LazyFrame) -> pl.LazyFrame:
     title="Paring billed with benign destruction of the same lesion",
     level="line",
     codes=BENIGN_SESSION,
+    severities={
+        Severity.REVIEW: "a pared wart and the destroyed warts are recorded at different sites: "
+        "paring codes are for corns and calluses, not warts, but the wart pared may not be one "
+        "that was destroyed",
+    },
+    out_of_scope="Paring of a corn or callus (L84) with a distinct-site modifier or at another "
+    "site; routine foot care coverage rules for 11055-11057; destruction of premalignant or "
+    "malignant lesions.",
     flags="""
-A paring line (11055-11057) on the same day, patient and rendering provider as 17110/17111,
-unless either line carries a distinct-procedure modifier (59/XS/XE/XU/XP) or both lines name
-different sites.
+A paring line (11055-11057) on the same day, patient and rendering provider as benign
+destruction 17110/17111, when
+  * neither line carries a distinct-procedure modifier (59/XS/XE/XU/XP) and the sites are the
+    same or one is unknown; or
+  * the paring line's own diagnoses are viral warts (B07) and a destruction line treats warts
+    (B07): the wart pared was destroyed - whatever modifier the paring carries (compliance at
+    the same or an unknown site; review when the sites differ).
 """,
     why="""
 Paring a wart or callus before freezing it is part of destroying that lesion; only the
-destruction is billed. Paring codes are also status R for Medicare (routine foot care
-limits), so an unsupported paring line is a recoupment target.
+destruction is billed. The paring codes describe benign hyperkeratotic lesions such as corns
+and calluses, so paring coded for a wart diagnosis is the destruction's preparation, and a
+distinct-site modifier on it does not make it separate. Paring codes are also status R for
+Medicare (routine foot care limits), so an unsupported paring line is a recoupment target.
 """,
-    example="11055 + 17110 for a plantar wart pared and then frozen.",
+    example="11055 + 17110 for a plantar wart pared and then frozen; 11055-XS (B07.0) + 17110 "
+    "(B07.0).",
     compliant=(
-        "17110 alone; 11055-11057 only for a different lesion (e.g. a separate corn), with "
+        "17110 alone; 11055-11057 only for a different lesion (e.g. a separate corn, L84), with "
         "modifier XS or 59 and the site documented."
     ),
     source=(
-        "NCCI pair 17110/17111 with 11055-11057 (rulesets/ncci_pairs.csv excerpt, policy "
-        "pointer); thederm coding article ('pare and then freeze ... cannot bill both'); CMS "
-        "RVU file status R for 11055-11057."
+        "CPT 2025 Professional Edition, 11055-11057 (paring or cutting of benign hyperkeratotic "
+        "lesions, e.g. corn or callus) and the surgical package (preparation of the lesion is "
+        "part of its destruction); NCCI Policy Manual for Medicare Services ch. I (a procedure "
+        "needed to perform another at the same site is included); CMS NCCI practitioner PTP "
+        "edits 17110/17111 with 11055-11057 (listed in the shipped excerpt, indicator "
+        "unverified); CMS PFS Relative Value File status R for 11055-11057; secondary: thederm "
+        "coding article ('pare and then freeze ... cannot bill both')."
     ),
-    amount="The paring line's charge (11055-11057 have no fee in the code table).",
+    amount="2025 national non-facility fee x units of the paring line (its charge when the code "
+    "has no fee).",
     limits="""
-The export cannot prove that both codes treated the same lesion; a separate corn pared on
-the same visit should carry XS/59 and a site. Sites compare as exact text.
+The export cannot prove that both codes treated the same lesion; a separate corn pared on the
+same visit should carry XS/59 and a site. Sites compare as text (case and spaces ignored). At
+most 20 partner rows are listed per finding.
 """,
 )
 def dest_010(ctx: Context) -> pl.LazyFrame:
-    j = _same_day_pairs(
-        ctx, pl.col("family") == "paring", pl.col("cpt").is_in(list(BENIGN_SESSION))
-    ).filter(~pl.col("m_distinct") & ~pl.col("o_m_distinct") & ~_sites_differ("site", "o_site"))
-    f = _pair_findings(j)
+    wart = list(COMMON_WART)
+    paring = ctx.lines.filter(pl.col("family") == "paring").with_columns(
+        only_lesion("dx", wart).alias("wart_paring")
+    )
+    dest = ctx.lines.filter(pl.col("cpt").is_in(list(BENIGN_SESSION)))
+    paring = paring.join(dest.select(DAY_ID), on=DAY_ID, how="semi")
+    # (a) no modifier on either line, sites not different
+    plain = site_partners(paring.filter(~pl.col("m_distinct")), dest.filter(~pl.col("m_distinct")))
+    # (b) a wart pared: any wart destruction of the day
+    wart_dest = dest.filter(has_dx(wart))
+    warts = site_partners(paring.filter(pl.col("wart_paring")), wart_dest).join(
+        site_partners(
+            paring.filter(pl.col("wart_paring")),
+            wart_dest.with_columns(pl.lit(None, pl.String).alias("site")),
+        ).select(
+            "_file",
+            "_row",
+            pl.col("unk_rows").alias("all_rows"),
+            pl.col("unk_cpts").alias("all_cpts"),
+        ),
+        on=["_file", "_row"],
+        how="left",
+    )
+    a = plain.filter((pl.col("same_rows").list.len() + pl.col("unk_rows").list.len()) > 0).select(
+        "_file",
+        "_row",
+        pl.concat_list("same_rows", "unk_rows").list.unique().list.sort().alias("p_rows"),
+        pl.concat_list("same_cpts", "unk_cpts").list.unique().list.sort().alias("p_cpts"),
+        pl.lit(False).alias("differ"),
+    )
+    b = warts.filter(pl.col("all_rows").list.len() > 0).select(
+        "_file",
+        "_row",
+        pl.col("all_rows").alias("p_rows"),
+        pl.col("all_cpts").alias("p_cpts"),
+        ((pl.col("same_rows").list.len() + pl.col("unk_rows").list.len()) == 0).alias("differ"),
+    )
+    hits = (
+        pl.concat([a, b], how="vertical")
+        .sort("_file", "_row", "differ")
+        .unique(["_file", "_row"], keep="first", maintain_order=True)
+    )
+    f = paring.join(hits, on=["_file", "_row"], how="inner")
+    wart_txt = pl.col("wart_paring")
     return emit(
         f,
-        rows=pl.concat_list(pl.col("_row"), pl.col("o_rows")).list.unique().list.sort(),
-        codes=msg(pl.col("cpt"), " + ", pl.col("o_cpts").list.join(" + ")),
+        **_partner_text(),
         message=msg(
             "paring ",
             pl.col("cpt"),
             " billed with benign destruction ",
-            pl.col("o_cpts").list.join(" + "),
-            " on the same day with no distinct-site "
-            "modifier; paring before destroying the same lesion is included",
+            pl.col("p_cpts").list.join(" + "),
+            " on the same day",
+            pl.when(wart_txt)
+            .then(
+                msg(
+                    " for a wart (",
+                    pl.col("dx").list.join(" "),
+                    "): paring codes are for corns and calluses, and paring a wart before "
+                    "destroying it is part of the destruction",
+                    pl.when(pl.col("differ")).then(
+                        pl.lit(" (the sites differ: check which wart was pared)")
+                    ),
+                )
+            )
+            .otherwise(
+                pl.lit(
+                    " with no distinct-site modifier; paring before destroying the same lesion "
+                    "is included"
+                )
+            ),
         ),
-        suggestion=msg(
-            "remove ",
-            pl.col("cpt"),
-            "; bill it only for a different lesion, with XS (or 59) and the site documented",
+        suggestion=pl.when(wart_txt)
+        .then(msg("remove ", pl.col("cpt"), "; the wart's destruction code covers its paring"))
+        .otherwise(
+            msg(
+                "remove ",
+                pl.col("cpt"),
+                "; bill it only for a different lesion, with XS (or 59) and the site documented",
+            )
         ),
-        amount=pl.col("amt"),
+        amount=pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")),
+        severity=pl.when(pl.col("differ")).then(pl.lit("review")).otherwise(pl.lit("compliance")),
     )
 
 
@@ -1193,6 +1305,7 @@ def dest_010(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Chemical cautery (17250) billed with another lesion procedure at the same site",
     level="line",
+    out_of_scope="17250 for granulation tissue at a separate site or visit; hemostasis supplies.",
     flags="""
 17250 on the same day, patient and rendering provider as a biopsy, shave, excision,
 destruction or Mohs line, unless the two lines name different sites, or the 17250 line
@@ -1206,13 +1319,14 @@ wound is part of that procedure and is not reported with 17250 (CPT parenthetica
     example="11102 (tangential biopsy) + 17250 for aluminium chloride on the biopsy site.",
     compliant="11102 alone; 17250 only for granulation tissue at a separate site or visit.",
     source=(
-        "CPT parenthetical under 17250 (not reported for hemostasis of another procedure's "
-        "wound) - not retrieved verbatim (derm_rules.md DEST-012, U)."
+        "CPT 2025 Professional Edition parenthetical under 17250 (not reported for hemostasis "
+        "of another procedure's wound); not read verbatim, so the rule is a review (U)."
     ),
-    amount="The 17250 line's charge (no fee in the code table).",
+    amount="2025 national non-facility fee x units of the 17250 line (its charge when the code "
+    "has no fee).",
     limits="""
-Confidence U (the CPT instruction was not read verbatim): review only. Sites compare as
-exact text; with no site the pair is flagged for a human look.
+Confidence U (the CPT instruction was not read verbatim): review only. Sites compare as text;
+with no site the pair is flagged for a human look. At most 20 partner rows are listed.
 """,
 )
 def dest_012(ctx: Context) -> pl.LazyFrame:
@@ -1227,18 +1341,31 @@ def dest_012(ctx: Context) -> pl.LazyFrame:
         "destruction_malignant",
         "mohs",
     ]
-    j = _same_day_pairs(ctx, pl.col("cpt") == "17250", pl.col("family").is_in(fams)).filter(
-        ~_sites_differ("site", "o_site")
-        & ~(pl.col("m_distinct") & (pl.col("site").is_null() | pl.col("o_site").is_null()))
+    caut = ctx.lines.filter(pl.col("cpt") == "17250")
+    other = ctx.lines.filter(pl.col("family").is_in(fams))
+    p = site_partners(caut, other)
+    j = (
+        caut.join(p, on=["_file", "_row"], how="inner")
+        # with a distinct-site modifier on 17250, only a recorded same site contradicts it
+        .with_columns(
+            pl.when(pl.col("m_distinct"))
+            .then(pl.col("same_rows"))
+            .otherwise(pl.concat_list("same_rows", "unk_rows").list.unique().list.sort())
+            .alias("p_rows"),
+            pl.when(pl.col("m_distinct"))
+            .then(pl.col("same_cpts"))
+            .otherwise(pl.concat_list("same_cpts", "unk_cpts").list.unique().list.sort())
+            .alias("p_cpts"),
+        )
+        .filter(pl.col("p_rows").list.len() > 0)
     )
-    f = _pair_findings(j)
     return emit(
-        f,
-        rows=pl.concat_list(pl.col("_row"), pl.col("o_rows")).list.unique().list.sort(),
-        codes=msg("17250 + ", pl.col("o_cpts").list.join(" + ")),
+        j,
+        rows=pl.concat_list(pl.col("_row"), pl.col("p_rows")).list.unique().list.sort(),
+        codes=msg("17250 + ", pl.col("p_cpts").list.join(" + ")),
         message=msg(
             "17250 (chemical cautery) billed with ",
-            pl.col("o_cpts").list.join(" + "),
+            pl.col("p_cpts").list.join(" + "),
             pl.when(pl.col("site").is_not_null())
             .then(msg(" at the same site (", pl.col("site"), ")"))
             .otherwise(pl.lit(" on the same day (no site to tell them apart)")),
@@ -1248,7 +1375,7 @@ def dest_012(ctx: Context) -> pl.LazyFrame:
             "remove 17250 unless it treated granulation tissue at a different site (then "
             "document the site and add XS)",
         ),
-        amount=pl.col("amt"),
+        amount=pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")),
     )
 
 
@@ -1263,6 +1390,8 @@ def dest_012(ctx: Context) -> pl.LazyFrame:
     requires=("payer", "dx"),
     payers=("medicare_ffs",),
     codes=BENIGN_SESSION,
+    out_of_scope="Medicare Advantage and other payers; wart destruction documented with "
+    "symptoms in the note but not in a diagnosis code.",
     flags="""
 A 17110/17111 line to Medicare FFS (ICD-10 era, no GA/GX/GY/GZ) whose only lesion diagnoses -
 on the line and on the encounter - are common/plantar viral warts (B07), when the encounter
@@ -1285,9 +1414,9 @@ ABN (GA) was signed.
         "wart); or 17110-GA with a signed ABN (GZ without one) when no indication applies."
     ),
     source=(
-        "Medicare LCD Removal of Benign Skin Lesions (e.g. L35498, L34938, L34200) wart "
-        "indications as summarised by AAD (2013) and derm_rules.md DEST-013; ABN modifiers "
-        "per CMS MM7228/MM6563."
+        "LCDs Removal of Benign Skin Lesions L35498, L34938, L34200 (wart indications) and "
+        "their billing articles; CMS MLN Matters MM7228 and MM6563 (GA/GZ/GY); secondary: AAD"
+        " member-to-member (2013) quoting the LCD."
     ),
     amount="2025 national non-facility fee x units of the line (the payment at risk).",
     limits="""

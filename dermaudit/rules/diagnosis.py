@@ -123,6 +123,9 @@ def _targets(cls: pl.Expr, grp: pl.Expr) -> pl.Expr:
     title="Diagnosis site does not match the procedure's location group",
     requires=("dx",),
     level="line",
+    out_of_scope="Diagnoses without a site axis (e.g. L82, B07); overlapping (.8) and "
+    "unspecified (.9) sites; lines whose documented site maps to another group (the site rules "
+    "SHV-001, EXC-003, DEST-008, MOHS-006 report those).",
     flags="""
 A shave (11300-11313), excision (11400-11646), malignant destruction (17260-17286) or Mohs
 (17311-17314) line whose skin-neoplasm diagnoses all point to a site outside the code's CPT
@@ -146,10 +149,11 @@ internally inconsistent, which payers' diagnosis-to-procedure edits and auditors
     compliant="11400 (trunk/arms/legs, same size band) with D22.5, or 11440 with D22.39 for a "
     "facial nevus.",
     source=(
-        "ICD-10-CM tabular list (April 2026 edition via simple_icd_10_cm): 4th-character site "
-        "axis of C43, C4A, C44, D03, D04, D22, D23; CPT location groups of the shave, excision "
-        "and malignant destruction families and the Mohs site families (CMS PFS RVU short "
-        "descriptors); derm_rules.md DX-001."
+        "ICD-10-CM FY2026 tabular list (April 1, 2026 update, via simple_icd_10_cm): "
+        "4th-character site axis of C43, C4A, C44, D03, D04, D22, D23; CPT 2025 Professional "
+        "Edition location groups of the shave, excision and malignant destruction families "
+        "and the Mohs site families (group membership also in the CMS PFS Relative Value File"
+        " short descriptors)."
     ),
     amount="""
 2025 national non-facility fees x units: billed code minus the same-band code of the group the
@@ -158,9 +162,9 @@ diagnosis fits (the closest-priced one when two groups fit, e.g. A or B for a li
 column shows the code is right and only the diagnosis is wrong.
 """,
     limits="""
-Confidence U (kept at review as the reference tags it): the site axis itself is confirmed in the
-April 2026 tabular list, but the mapping to CPT groups is our reading (S), and limb codes
-cannot tell a hand or foot (group B) from an arm or leg (group A). If the export lists the
+Confidence U: the site axis itself is confirmed in the FY2026 tabular list, but no payer text
+maps it to the CPT location groups (the mapping is dermaudit's reading), and limb codes cannot
+tell a hand or foot (group B) from an arm or leg (group A). If the export lists the
 encounter's diagnoses on every line instead of each line's own pointer, a line is only flagged
 when none of them fits. Overlapping (.8) and unspecified (.9) sites are never flagged (DX-003
 covers unspecified ones). 17311 also covers deep-structure involvement at any site.
@@ -326,6 +330,8 @@ DX002_FAMILIES = ("biopsy", "shave", "excision_benign")
     money=Money.NONE,
     title="Uncertain-behaviour code D48.5 used as a provisional diagnosis",
     requires=("dx",),
+    out_of_scope="D48.5 on lines other than biopsies, shaves and benign excisions; whether the "
+    "pathology report called the behaviour uncertain.",
     flags="""
 D48.5 (neoplasm of uncertain behaviour of skin) on a skin biopsy, shave removal or benign
 excision line - the day the tissue is taken, when the pathology cannot yet be known. One
@@ -337,16 +343,17 @@ without a malignant diagnosis).
 ICD-10-CM reserves D37-D48 for neoplasms whose behaviour the pathologist could not determine
 from the histology. A lesion not yet examined is a neoplasm of unspecified behaviour (D49.2) or
 is coded by its sign or symptom; once the report is back, the histologic diagnosis is coded.
-Using D48.5 as a placeholder misstates the diagnosis and can trip payers' diagnosis edits.
+Using D48.5 as a stand-in misstates the diagnosis and can trip payers' diagnosis edits.
 """,
     example="11102 (tangential biopsy) with D48.5 on the biopsy date.",
     compliant="11102 with D49.2 (or the sign/symptom) if billed before pathology; with the "
     "pathology diagnosis (e.g. C44.319, D22.5) if coding waited for the report; D48.5 only "
     "when the pathologist reported uncertain behaviour.",
     source=(
-        "ICD-10-CM Official Guidelines for Coding and Reporting, section I.C.2 and the "
-        "neoplasm table (uncertain vs unspecified behaviour); derm_rules.md DX-002 (sources "
-        "conflict: MedCoder.ai vs icd10.blog)."
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026, section I.C.2 and the"
+        " Table of Neoplasms (uncertain vs unspecified behaviour), section IV.H (outpatient: "
+        "code uncertain diagnoses as signs/symptoms); sources that explain provisional use "
+        "conflict (MedCoder.ai vs icd10.blog), so the rule is a review."
     ),
     amount="None: a diagnosis-accuracy finding with no direct payment effect.",
     limits="""
@@ -412,6 +419,8 @@ DX003_FAMILIES = (
     money=Money.UNDER,
     title="Unspecified-site skin neoplasm code on a procedure line",
     requires=("dx",),
+    out_of_scope="Unspecified codes when a site-specific code of the same category is also on "
+    "the line; C43.9, D03.9 and overlapping-site (.8) codes.",
     flags="""
 A skin procedure line (biopsy, shave, excision, destruction, Mohs, skin tags, repair, adjacent
 tissue transfer) whose diagnosis is an unspecified-site or unspecified-type code from group
@@ -427,8 +436,9 @@ denials; unspecified codes also weaken the record if the claim is audited.
     "unspecified).",
     compliant="17262 with C44.519 (basal cell carcinoma of skin of other part of trunk).",
     source=(
-        "ICD-10-CM Official Guidelines section I.B (code to the highest specificity "
-        "documented); derm_rules.md DX-003 (denial risk: scribing.io, weak secondary source)."
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026, section I.B.2 and "
+        "section IV (code to the highest degree of specificity documented); secondary (weak):"
+        " scribing.io on denials of unspecified codes."
     ),
     amount="2025 national non-facility fee x units of the affected procedure lines (the "
     "export's charge when the code has no fee): the lines at risk of a diagnosis denial.",
@@ -504,53 +514,93 @@ def dx_003(ctx: Context) -> pl.LazyFrame:
 
 # ---- DX-004 ------------------------------------------------------------------------------
 
-ICD_EDITION = "ICD-10-CM April 2026"
-# The fiscal year the package's edition belongs to: outside it, validity is a review.
-EDITION_FY = (date(2025, 10, 1), date(2026, 9, 30))
-ICD_CHECK = pl.Struct({"status": pl.String, "note": pl.String, "hint": pl.String})
+ICD_EDITION = "ICD-10-CM FY2026 (April 1, 2026 update)"
+ICD_CHECK = pl.Struct(
+    {"status": pl.String, "certain": pl.Boolean, "note": pl.String, "hint": pl.String}
+)
+ICD9_V = r"^V\d{2}(\.\d{1,2})?$"  # an ICD-9-CM supplementary code, not a valid ICD-10-CM one
 
 
-def _icd() -> Any:
-    """ICD-10-CM look-ups from the cached tables derived from simple_icd_10_cm."""
-    return icd10.facts()
+def _shown(codes: list[str]) -> str:
+    return ", ".join(codes[:4]) + (", ..." if len(codes) > 4 else "")
 
 
-def _icd_check(codes: pl.Series) -> pl.Series:
-    """Validity of each (already unique) diagnosis code against the package's code set."""
-    icd = _icd()
-    out: list[dict[str, str | None]] = []
-    for code in codes.to_list():
-        if code is None:
-            out.append({"status": None, "note": None, "hint": None})
-        elif icd.is_valid_item(code) and icd.is_leaf(code):
-            out.append({"status": "ok", "note": None, "hint": None})
-        elif icd.is_valid_item(code):
-            kids = [str(k) for k in icd.get_children(code)]
-            shown = ", ".join(kids[:4]) + (", ..." if len(kids) > 4 else "")
-            out.append(
-                {
-                    "status": "not_leaf",
-                    "note": f"{code} is a category, not a billable code (it has subcodes)",
-                    "hint": f"report a complete code under {code} (e.g. {shown})",
-                }
-            )
+def _judge(cs: icd10.CodeSet, code: str, fy: date) -> dict[str, Any]:
+    """Status, certainty, message and hint for one diagnosis in the edition that starts ``fy``."""
+    ed = icd10.fy_label(fy)
+    status, certain, ch = cs.status(code, fy)
+    if status == "ok":
+        return {"status": "ok", "certain": True, "note": None, "hint": None}
+    if status == "not_yet" and ch is not None:
+        older = [c for c, rows in cs.changes.items() if any(
+            r.change == "expanded" and r.effective == ch.effective and code in r.children
+            for r in rows
+        )]
+        return {
+            "status": status,
+            "certain": True,
+            "note": f"{code} did not exist before {ch.effective} ({icd10.fy_label(ch.effective)}"
+            f" edition); the {ed} edition applies to this date of service",
+            "hint": f"report {older[0]} (the billable code in {ed})"
+            if older
+            else f"report the {ed} code for the condition",
+        }
+    if status == "deleted" and ch is not None:
+        return {
+            "status": status,
+            "certain": True,
+            "note": f"{code} was deleted on {ch.effective}",
+            "hint": "report the code that replaced it (CMS ICD-10-CM conversion table of "
+            f"{icd10.fy_label(ch.effective)})",
+        }
+    if status == "expanded" and ch is not None:
+        leaves = cs.leaves_on(code, fy)
+        return {
+            "status": status,
+            "certain": True,
+            "note": f"{code} has been a category since {ch.effective} "
+            f"({icd10.fy_label(ch.effective)}); it is not billable in the {ed} edition",
+            "hint": f"report a complete code under {code} (e.g. {_shown(leaves)})",
+        }
+    if status == "not_leaf":
+        leaves = cs.leaves_on(code, fy)
+        return {
+            "status": status,
+            "certain": certain,
+            "note": f"{code} is a category, not a billable code (it has subcodes)",
+            "hint": f"report a complete code under {code} (e.g. {_shown(leaves)})",
+        }
+    parent = code
+    while len(parent) > 3 and not cs.facts.is_valid_item(parent):
+        parent = parent[:-1].rstrip(".")
+    near = (
+        f"the nearest valid category is {parent} ({cs.facts.get_description(parent)})"
+        if cs.facts.is_valid_item(parent)
+        else "no such ICD-10-CM category exists"
+    )
+    return {
+        "status": "unknown",
+        "certain": certain,
+        "note": f"{code} is not in the {ICD_EDITION} code set",
+        "hint": f"check {code}: {near}",
+    }
+
+
+def _icd_check(pairs: pl.Series) -> pl.Series:
+    """Validity of each distinct (diagnosis, fiscal-year start) pair."""
+    cs = icd10.CodeSet(_CHANGES.get("table"))
+    out: list[dict[str, Any]] = []
+    for p in pairs.to_list():
+        code, fy = p["dx"], p["fy"]
+        if code is None or fy is None:
+            out.append({"status": None, "certain": None, "note": None, "hint": None})
         else:
-            parent = code
-            while len(parent) > 3 and not icd.is_valid_item(parent):
-                parent = parent[:-1].rstrip(".")
-            near = (
-                f"the nearest valid category is {parent} ({icd.get_description(parent)})"
-                if icd.is_valid_item(parent)
-                else "no such ICD-10-CM category exists"
-            )
-            out.append(
-                {
-                    "status": "unknown",
-                    "note": f"{code} is not in the {ICD_EDITION} code set",
-                    "hint": f"check {code}: {near}",
-                }
-            )
-    return pl.Series(codes.name, out, dtype=ICD_CHECK)
+            out.append(_judge(cs, code, fy))
+    return pl.Series(pairs.name, out, dtype=ICD_CHECK)
+
+
+# the change table of the running scan (set by dx_004; the check runs inside a plan)
+_CHANGES: dict[str, dict[str, list[icd10.Change]]] = {}
 
 
 @rule(
@@ -558,53 +608,113 @@ def _icd_check(codes: pl.Series) -> pl.Series:
     severity=Severity.DENIAL,
     confidence=Confidence.P,
     money=Money.UNDER,
-    title="Diagnosis is not a valid, billable ICD-10-CM code",
+    title="Diagnosis not valid in the ICD-10-CM edition of the date of service",
     requires=("dx",),
+    severities={
+        Severity.REVIEW: "the date of service is outside FY2026 and the code's history is not "
+        "in rulesets/icd10_changes.csv, so only the FY2026 edition speaks for that year",
+    },
+    out_of_scope="Whether the code is the right one for the condition (only its validity on "
+    "the date of service is checked); ICD-10-CM codes on dates before 2015-10-01; diagnosis "
+    "pointers that are numbers.",
     flags="""
-A line with a date of service from 2015-10-01 (ICD-10-CM era) whose diagnosis is not a
-billable ICD-10-CM code: either a category or subcategory that has subcodes (e.g. L82 instead
-of L82.0/L82.1, C44.31 instead of C44.311), or a code that does not exist in the code set. One
-finding per patient, day and provider, listing every invalid diagnosis of the day.
+For dates of service from 2015-10-01 (ICD-10-CM era), a diagnosis that is not a billable
+ICD-10-CM code in the fiscal-year edition in force on the date of service (editions start each
+October 1):
+  * an ICD-9-CM code (e.g. 702.0, 173.31, V10.82) - ICD-9 is invalid from 2015-10-01;
+  * a code not yet valid on the date (added in a later edition, e.g. C44.1121 on a claim of
+    2018-05-01; added 2018-10-01);
+  * a code already deleted on the date;
+  * a code that was billable then but has since become a category is judged by the year of
+    service (C44.112 is valid on 2018-05-01, not on 2019-05-01);
+  * a category or subcategory that has subcodes (e.g. L82 instead of L82.0/L82.1), or a code
+    that does not exist.
+One finding per patient, day and provider, listing every invalid diagnosis of the day.
 """,
     why="""
-Claims must carry complete ICD-10-CM codes valid for the date of service (fiscal years run
-1 October - 30 September). A truncated or unknown code is rejected at the clearinghouse or
-denied, so every line pointing to it is unpaid until the diagnosis is corrected.
+Claims must carry complete ICD-10-CM codes valid for the date of service (HIPAA code-set
+standard; ICD-9-CM was retired for dates of service from 2015-10-01). A truncated, retired or
+not-yet-valid code is rejected at the clearinghouse or denied, so every line pointing to it is
+unpaid until the diagnosis is corrected.
 """,
-    example="11102 + 99213 on 2026-01-15 with diagnosis L82 (no 4th character).",
-    compliant="L82.1 (seborrheic keratosis, not inflamed) or L82.0 (inflamed).",
+    example="11102 on 2026-01-15 with L82; 17311 on 2019-05-01 with C44.112; 17000 on "
+    "2016-03-01 with 702.0.",
+    compliant="L82.1 (or L82.0); C44.1121 (right upper eyelid) from 2018-10-01; L57.0 for the "
+    "actinic keratosis.",
     source=(
-        "ICD-10-CM tabular list, April 2026 edition (CDC/CMS), as shipped in the "
-        "simple_icd_10_cm package (1.5.0); HIPAA code-set rule (valid codes for the date of "
-        "service); ICD-10-CM effective 2015-10-01 (LCD revision dates); derm_rules.md DX-004."
+        "ICD-10-CM FY2026 tabular list (April 1, 2026 update, as shipped in simple_icd_10_cm "
+        "1.5); CMS/NCHS ICD-10-CM addenda and conversion tables for the changes listed in "
+        "rulesets/icd10_changes.csv (FY2019 eyelid laterality, FY2025 L29.8/L66.1/L66.8); "
+        "HIPAA code-set standard 45 CFR 162.1002 (ICD-9-CM through 2015-09-30, ICD-10-CM from "
+        "2015-10-01); CMS General Equivalence Mappings for ICD-9 to ICD-10 re-coding."
     ),
     amount="Sum of the affected lines' 2025 national fee x units (the export's charge when the "
     "code has no fee): the lines unpaid until the diagnosis is fixed.",
     limits="""
-Validity is checked against ONE edition, the April 2026 ICD-10-CM tabular list shipped with
-simple_icd_10_cm; the package has no other years. Codes added or deleted in other fiscal
-years may be misjudged (a code deleted in FY2024 looks valid; a code that only became a
-category later, such as C44.112 before FY2019, looks truncated). So findings are denials only
-for dates of service in FY2026 (2025-10-01 to 2026-09-30) and reviews for every other year.
-Dates of service before 2015-10-01 (ICD-9-CM) are not checked.
+The code set is the FY2026 edition shipped with simple_icd_10_cm plus the fiscal-year changes
+in rulesets/icd10_changes.csv, which covers the dermatology codes listed there only (eyelid
+neoplasm laterality of FY2019; pruritus and cicatricial alopecia splits of FY2025). For other
+codes and dates before FY2026 a finding is a review: the code may have been valid in that
+year's edition. ICD-9 codes are recognised by their shape (three digits with up to two
+decimals, or a V code not valid in ICD-10-CM); E codes of ICD-9 cannot be told from ICD-10-CM
+E codes and are not reported as ICD-9.
 """,
 )
 def dx_004(ctx: Context) -> pl.LazyFrame:
+    _CHANGES["table"] = icd10.parse_changes(ctx.ref.tables.get("icd10_changes.csv"))
     lines = ctx.lines.filter(pl.col("dos") >= ICD10_START)
-    per_dx = lines.select("_file", "_row", "dx").explode("dx").filter(pl.col("dx").is_not_null())
+    fy = (
+        pl.when(pl.col("dos").dt.month() >= 10)
+        .then(pl.date(pl.col("dos").dt.year(), 10, 1))
+        .otherwise(pl.date(pl.col("dos").dt.year() - 1, 10, 1))
+    )
+    has_icd9 = "dx_icd9" in ctx.lines.collect_schema().names()
+    per_dx = (
+        lines.select("_file", "_row", "dx", fy.alias("fy"))
+        .explode("dx")
+        .filter(pl.col("dx").is_not_null())
+    )
+    v_codes = pl.col("dx").str.contains(ICD9_V)
     checks = (
-        per_dx.select("dx")
+        per_dx.select("dx", "fy")
         .unique()
-        .with_columns(pl.col("dx").map_batches(_icd_check, return_dtype=ICD_CHECK).alias("chk"))
+        .with_columns(
+            pl.struct("dx", "fy").map_batches(_icd_check, return_dtype=ICD_CHECK).alias("chk")
+        )
         .unnest("chk")
-        .filter(pl.col("status").is_in(["not_leaf", "unknown"]))
+        .filter(pl.col("status") != "ok")
+        # an ICD-9 V code read as an (invalid) ICD-10-CM code is reported as ICD-9 below
+        .filter(~(v_codes & (pl.col("status") == "unknown")) if has_icd9 else pl.lit(True))
     )
-    bad = (
-        per_dx.join(checks, on="dx", how="inner")
-        .group_by("_file", "_row")
-        .agg(pl.col("dx").alias("bad_dx"))
+    bad = per_dx.join(checks, on=["dx", "fy"], how="inner").select(
+        "_file", "_row", "dx", "certain", "note", "hint"
     )
-    j = lines.join(bad, on=["_file", "_row"], how="inner").with_columns(_line_amount().alias("amt"))
+    if has_icd9:
+        icd9 = (
+            lines.select("_file", "_row", pl.col("dx_icd9").alias("dx"))
+            .explode("dx")
+            .filter(pl.col("dx").is_not_null())
+            .with_columns(
+                pl.lit(True).alias("certain"),
+                msg(
+                    pl.col("dx"),
+                    " is an ICD-9-CM code; ICD-10-CM is required for dates of service from "
+                    "2015-10-01",
+                ).alias("note"),
+                msg(
+                    "re-code ",
+                    pl.col("dx"),
+                    " in ICD-10-CM (the CMS General Equivalence Mappings give the candidates)",
+                ).alias("hint"),
+            )
+        )
+        bad = pl.concat([bad, icd9], how="vertical_relaxed")
+    per_line = bad.group_by("_file", "_row").agg(
+        pl.col("dx").alias("bad_dx"), pl.col("certain").all().alias("certain")
+    )
+    j = lines.join(per_line, on=["_file", "_row"], how="inner").with_columns(
+        _line_amount().alias("amt")
+    )
     days = j.group_by(DAY_KEY).agg(
         pl.col("_file").first(),
         pl.col("claim_id").first(),
@@ -615,33 +725,34 @@ def dx_004(ctx: Context) -> pl.LazyFrame:
         .unique()
         .sort()
         .alias("bad"),
+        pl.col("certain").all(),
         pl.when(pl.col("amt").count() > 0).then(pl.col("amt").sum()).alias("amt"),
     )
-    all_notes = (
-        days.select(*DAY_KEY, "bad")
-        .explode("bad")
-        .join(checks.select(pl.col("dx").alias("bad"), "note", "hint"), on="bad", how="left")
-        .sort("bad")
+    notes = (
+        bad.join(lines.select("_file", "_row", *DAY_KEY), on=["_file", "_row"], how="inner")
+        .select(*DAY_KEY, "dx", "note", "hint")
+        .unique()
+        .sort("dx")
         .group_by(DAY_KEY)
         .agg(pl.col("note").str.join("; "), pl.col("hint").str.join("; "))
     )
-    out = days.join(all_notes, on=DAY_KEY, how="left")
-    in_edition = pl.col("dos").is_between(*EDITION_FY)
+    out = days.join(notes, on=DAY_KEY, how="left")
+    certain = pl.col("certain")
     return emit(
         out,
         rows=pl.col("dx_rows"),
         codes=pl.col("bad").list.join(" "),
         message=msg(
             pl.col("note"),
-            pl.when(~in_edition).then(
+            pl.when(~certain).then(
                 msg(
                     " (checked against the ",
                     pl.lit(ICD_EDITION),
-                    " edition; the code set of the date of service may differ)",
+                    " edition; the edition of the date of service may differ)",
                 )
             ),
         ),
         suggestion=pl.col("hint"),
         amount=pl.col("amt"),
-        severity=pl.when(in_edition).then(pl.lit("denial")).otherwise(pl.lit("review")),
+        severity=pl.when(certain).then(pl.lit("denial")).otherwise(pl.lit("review")),
     )

@@ -23,8 +23,14 @@ import polars as pl
 from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
 from .base import (
+    CPM_12,
+    NCCI_MANUAL,
     Context,
     all_dx_in,
+    dx_related,
+    group_key,
+    non_physician,
+    specialty_key,
     emit,
     line_field,
     line_rows,
@@ -36,8 +42,13 @@ from .base import (
 )
 
 NCCI_CH1_EM = (
-    "NCCI Policy Manual ch. I (E/M with procedures) and ch. III (integumentary), as quoted by "
-    "AAPC and McKesson; global days from the CMS PFS RVU file (rulesets/codes.csv)."
+    f"{CPM_12}, §40.1 (components of the global surgical package: pre-operative visits the "
+    "day before a major procedure and the day of a minor one; the decision for surgery is "
+    "excluded) and §40.2.A (billing requirements: modifier 57 for the decision for major "
+    f"surgery, 25 for a separately identifiable visit on the day of a procedure); {NCCI_MANUAL}, "
+    "ch. I (Evaluation & Management services) and ch. XI (Medicine, Evaluation and Management "
+    "services); global days from the CMS PFS Relative Value File; secondary: AAPC blog 30916, "
+    "McKesson."
 )
 
 NEW_TO_EST = {
@@ -101,19 +112,43 @@ def same_file_rows(other_file: str, other_rows: str) -> pl.Expr:
 
 
 def day_procedures(
-    ctx: Context, globals_: list[str], only: pl.LazyFrame | None = None
+    ctx: Context, globals_: list[str], only: pl.LazyFrame | None = None, dx: bool = False
 ) -> pl.LazyFrame:
     """Per same-day key: rows, codes and file of the procedures with the given global days
-    (only on the days of ``only``, a frame with ``day_id``, when given)."""
+    (only on the days of ``only``, a frame with ``day_id``, when given), and with ``dx`` their
+    diagnoses (``p_dx``)."""
     procs = ctx.lines.filter(pl.col("global_days").is_in(globals_).fill_null(False))
     if only is not None:
         procs = procs.join(only.select(DAY_ID), on=DAY_ID, how="semi")
+    extra = (
+        [
+            pl.col("dx")
+            .explode(keep_nulls=False, empty_as_null=False)
+            .unique(maintain_order=True)
+            .alias("p_dx")
+        ]
+        if dx
+        else []
+    )
     return procs.group_by(DAY_ID).agg(
         *day_key_first(),
         pl.col("_file").first().alias("p_file"),
         pl.col("_row").sort().alias("p_rows"),
         pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("p_codes"),
+        *extra,
     )
+
+
+def major_day_keys(ctx: Context) -> pl.LazyFrame:
+    """(patient, provider, dos) of the days on which an E/M is the day of, or the day before,
+    a 090-global procedure by the same provider: EM-005's days, which EM-001/EM-003 leave to
+    it (the modifier there is 57 for the decision for surgery)."""
+    majors = ctx.lines.filter((pl.col("global_days") == "090").fill_null(False)).select(
+        "patient_id", "provider", "dos"
+    )
+    return pl.concat(
+        [majors, majors.with_columns(pl.col("dos") - pl.duration(days=1))], how="vertical"
+    ).unique()
 
 
 def _minor_procs(ctx: Context) -> pl.LazyFrame:
@@ -139,6 +174,9 @@ def _minor_procs(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.S,
     money=Money.UNDER,
     title="Office E/M on a minor-procedure day without modifier 25",
+    out_of_scope="E/M lines with 57 (EM-004) and days with a 090 procedure (EM-005: the "
+    "decision-for-surgery modifier); whether the visit was significant and separately "
+    "identifiable (a note review); self-pay lines.",
     flags="""
 An office E/M (99202-99215) on the same day, for the same patient and rendering provider, as
 a procedure with a 000 or 010 global period, when the E/M line carries neither modifier 25
@@ -160,12 +198,16 @@ payer pays it anyway the practice holds an overpayment.
     limits="""
 Global days come from rulesets/codes.csv; procedures missing from that table are not seen
 as minor procedures (import the CMS PFS RVU file for full coverage). E/M lines with 57
-belong to EM-004. Self-pay lines are skipped (no claim, so no modifier is needed).
+belong to EM-004. A visit on the day of, or the day before, a 090-global procedure by the
+same provider is EM-005's (the decision for major surgery takes 57, not 25). Self-pay lines
+are skipped (no claim, so no modifier is needed).
 """,
 )
 def em_001(ctx: Context) -> pl.LazyFrame:
     em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m25") & ~pl.col("m57") & NOT_SELF_PAY)
-    j = em.join(_minor_procs(ctx), on=DAY_ID, how="inner")
+    j = em.join(_minor_procs(ctx), on=DAY_ID, how="inner").join(
+        major_day_keys(ctx), on=DAY_KEY, how="anti"
+    )
     return emit(
         j,
         rows=pl.concat_list(pl.col("_row"), pl.col("proc_rows")).list.unique(maintain_order=True),
@@ -227,6 +269,8 @@ def _em_002_stats(ctx: Context) -> pl.LazyFrame:
     level="provider",
     title="Modifier-25 utilisation outlier (provider)",
     stats=_em_002_stats,
+    out_of_scope="Whether any single E/M-25 was justified (EM-001/EM-003 judge lines); payers "
+    "other than Medicare are counted but not judged separately.",
     flags="""
 A rendering provider who billed an office E/M with modifier 25 at more than the review
 trigger (rulesets/benchmarks.toml em25_with_procedure_review_threshold, 90% by default) of
@@ -248,14 +292,16 @@ rate near 70% of biopsy/destruction encounters and reported record requests at 1
         "a same-day AK destruction); 17000 alone when the visit was only the decision to treat."
     ),
     source=(
-        "HHS-OIG 2025 'Dermatology Providers Generally Met Medicare Requirements for E/M "
-        "Services Performed on Same Day as Minor Surgical Procedures'; HHS-OIG OEI-07-03-00470 "
-        "'Use of Modifier 25' (2005); Cutis/MDedge 2016 commentary (AMA RUC/RBRVS data); NCCI "
-        "Policy Manual ch. I. Thresholds: rulesets/benchmarks.toml and benchmarks_em.toml."
+        "HHS-OIG (2025) 'Dermatology Providers Generally Met Medicare Requirements for E/M "
+        "Services Performed on Same Day as Minor Surgical Procedures'; HHS-OIG "
+        "OEI-07-03-00470 'Use of Modifier 25' (2005); Medicare Claims Processing Manual, Pub."
+        " 100-04, ch. 12, §30.6.6.B (modifier 25); context only: Cutis/MDedge 2016 commentary"
+        " (AMA RUC/RBRVS data). The review trigger and minimum counts are dermaudit settings "
+        "in rulesets/benchmarks.toml and benchmarks_em.toml."
     ),
     amount="None: a utilisation rate is not an overpayment by itself (amount left empty).",
     limits="""
-The review trigger is our own choice (U), not a payer limit; the OIG figure is a share of
+The review trigger is a dermaudit setting (U), not a payer limit; the OIG figure is a share of
 E/M claims and is shown as context. All payers are counted together (the OIG data are
 Medicare). A provider whose patients mostly come for chronic disease management with
 incidental procedures may legitimately run high; the finding asks for a note sample, not a
@@ -313,6 +359,11 @@ def em_002(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     money=Money.OVER,
     title="Modifier-25 E/M whose only diagnoses are the procedure's",
     requires=("dx",),
+    out_of_scope=(
+        "Visits on the day of, or the day before, a 090-global procedure (EM-005: 25 versus "
+        "57); visits with a diagnosis of their own; exports that repeat the claim's diagnoses"
+        " on every line, unless the encounter has one diagnosis."
+    ),
     flags="""
 An office E/M with modifier 25 on the same day as a 000/010-global procedure when every
 diagnosis on the E/M line is also a diagnosis of the procedure line(s) - the visit addressed
@@ -347,7 +398,9 @@ told apart, so such encounters are only judged when they have a single diagnosis
 )
 def em_003(ctx: Context) -> pl.LazyFrame:
     lines = ctx.lines.filter(NOT_SELF_PAY)
-    em = lines.filter(pl.col("is_em") & pl.col("m25") & (pl.col("dx").list.len() > 0))
+    em = lines.filter(pl.col("is_em") & pl.col("m25") & (pl.col("dx").list.len() > 0)).join(
+        major_day_keys(ctx), on=DAY_KEY, how="anti"
+    )
     minor = lines.filter(pl.col("global_days").is_in(["000", "010"]).fill_null(False))
     # First the cheap test on the days of those E/M lines (every E/M diagnosis is one of the
     # day's procedure diagnoses), then the codes, rows and diagnosis signatures of the few
@@ -410,56 +463,102 @@ def em_003(ctx: Context) -> pl.LazyFrame:
     severity=Severity.DENIAL,
     confidence=Confidence.S,
     money=Money.EITHER,
-    title="Modifier 57 on an E/M when the day has only minor procedures",
+    title="Modifier 57 on an E/M before a minor (000/010) procedure",
+    severities={
+        Severity.REVIEW: "the 57 visit is the day before a 000/010 procedure and has no "
+        "procedure of its own day: the visit is payable, but without 57",
+    },
+    out_of_scope="57 on the day of, or the day before, a 090-global procedure (correct); "
+    "whether the visit was separately identifiable (a note review); self-pay lines.",
     flags="""
-An office E/M with modifier 57 (decision for surgery) on a day whose procedures for the same
-patient and provider all have 000 or 010 global periods, and with no 090 procedure on the
-same or the next day.
+An office E/M with modifier 57 (decision for surgery), same patient and provider, when no
+090-global procedure is on that day or the next, and either
+(a) the day's procedures all have 000 or 010 global periods (denial: 57 does not apply to a
+minor procedure; a separate visit takes 25), or
+(b) the day has no procedure and the next day has only 000/010 procedures (review: a visit
+the day before a minor procedure is outside its global package and is billed without 57).
 """,
     why="""
-Modifier 57 is for the visit at which the decision for major (090-day) surgery was made, on
-the day of or the day before surgery. For 000/010 procedures the decision is part of the
-procedure; a separate visit is reported with 25 instead, so a 57 on a minor-procedure day is
-denied or, if paid, paid in error.
+Modifier 57 marks the visit at which the decision for major (090-day) surgery was made, on the
+day of or the day before surgery. For 000/010 procedures the decision is part of the procedure
+on its day, and the day before is not in the package at all, so 57 there is wrong: on the
+procedure day it is denied or, if paid, paid in error (the visit needs 25); the day before it
+is simply not needed.
 """,
-    example="99214-57 + 11102 (tangential biopsy, 000 global) on the same day.",
-    compliant="99214-25 + 11102 when the visit was separately identifiable; otherwise 11102 alone.",
-    source=NCCI_CH1_EM + " Modifier 57 per NCCI text quoted by McKesson/MDedge (derm_rules.md §4).",
-    amount="2025 national fee of the E/M line (denied or paid in error).",
+    example="99214-57 + 11102 (tangential biopsy, 000 global) on the same day; 99213-57 on "
+    "2025-03-03 before 11602 (010 global) on 2025-03-04.",
+    compliant="99214-25 + 11102 when the visit was separately identifiable (otherwise 11102 "
+    "alone); 99213 without a modifier the day before the excision.",
+    source=NCCI_CH1_EM,
+    amount="""
+(a) 2025 national non-facility fee of the E/M line (denied, or paid in error). (b) None: the
+visit is payable either way, only the modifier is wrong.
+""",
     limits="""
 Global days come from rulesets/codes.csv. A 090 procedure by the same provider on the same or
-next day clears the E/M, even if the 57 was really for the minor procedure.
+next day clears the E/M, even if the 57 was really for the minor procedure. The day-before
+check looks across files of the same scan.
 """,
 )
 def em_004(ctx: Context) -> pl.LazyFrame:
-    em = ctx.lines.filter(pl.col("is_em") & pl.col("m57") & NOT_SELF_PAY)
-    minor_only = ctx.days.filter(pl.col("has_minor") & ~pl.col("has_major")).select(DAY_ID)
-    major_next = (
-        ctx.lines.filter(pl.col("global_days") == "090")
-        .select("patient_id", "provider", (pl.col("dos") - pl.duration(days=1)).alias("dos"))
-        .unique()
+    em = ctx.lines.filter(pl.col("is_em") & pl.col("m57") & NOT_SELF_PAY).join(
+        major_day_keys(ctx), on=DAY_KEY, how="anti"
     )
-    em = em.join(minor_only, on=DAY_ID, how="semi").join(major_next, on=DAY_KEY, how="anti")
-    procs = day_procedures(ctx, ["000", "010"], only=em).drop(DAY_KEY)
-    j = em.join(procs, on=DAY_ID, how="inner")
+    minor_days = ctx.days.filter(pl.col("has_minor") & ~pl.col("has_major")).select(DAY_ID)
+    # (a) the E/M's own day has only minor procedures
+    same = em.join(minor_days, on=DAY_ID, how="semi").join(
+        day_procedures(ctx, ["000", "010"], only=em).drop(DAY_KEY), on=DAY_ID, how="inner"
+    )
+    # (b) no procedure that day, minor procedures the next day
+    proc_days = ctx.lines.filter(is_procedure()).select(DAY_ID).unique()
+    lone = em.join(proc_days, on=DAY_ID, how="anti")
+    nxt = (
+        day_procedures(ctx, ["000", "010"])
+        .join(minor_days, on=DAY_ID, how="semi")
+        .drop(DAY_ID)
+        .with_columns((pl.col("dos") - pl.duration(days=1)).alias("dos"))
+    )
+    before = lone.join(nxt, on=DAY_KEY, how="inner").with_columns(pl.lit(True).alias("before"))
+    j = pl.concat(
+        [same.with_columns(pl.lit(False).alias("before")), before], how="diagonal_relaxed"
+    )
+    b = pl.col("before")
     return emit(
         j,
         rows=same_file_rows("p_file", "p_rows"),
         codes=msg(pl.col("cpt"), "-57 + ", pl.col("p_codes")),
-        message=msg(
-            pl.col("cpt"),
-            " carries modifier 57 (decision for major surgery) but the day's procedures (",
-            pl.col("p_codes"),
-            ") have 000/010 global periods and no 090 procedure follows",
+        message=pl.when(b)
+        .then(
+            msg(
+                pl.col("cpt"),
+                " carries modifier 57 (decision for major surgery) the day before ",
+                pl.col("p_codes"),
+                ", which has a 000/010 global period: a minor procedure has no pre-operative "
+                "day, so the visit is not in its package",
+            )
+        )
+        .otherwise(
+            msg(
+                pl.col("cpt"),
+                " carries modifier 57 (decision for major surgery) but the day's procedures (",
+                pl.col("p_codes"),
+                ") have 000/010 global periods and no 090 procedure follows",
+            )
         ),
-        suggestion=msg(
-            "replace 57 with 25 on ",
-            pl.col("cpt"),
-            " if the visit was significant and separately identifiable; otherwise bill ",
-            pl.col("p_codes"),
-            " alone",
+        suggestion=pl.when(b)
+        .then(msg("remove 57 from ", pl.col("cpt"), " (bill the visit without a modifier)"))
+        .otherwise(
+            msg(
+                "replace 57 with 25 on ",
+                pl.col("cpt"),
+                " if the visit was significant and separately identifiable; otherwise bill ",
+                pl.col("p_codes"),
+                " alone",
+            )
         ),
-        amount=pl.col("fee"),
+        amount=pl.when(b).then(pl.lit(None, pl.Float64)).otherwise(pl.col("fee")),
+        severity=pl.when(b).then(pl.lit("review")).otherwise(pl.lit("denial")),
+        money=pl.when(b).then(pl.lit("none")).otherwise(pl.lit("either")),
     )
 
 
@@ -471,32 +570,56 @@ def em_004(ctx: Context) -> pl.LazyFrame:
     severity=Severity.DENIAL,
     confidence=Confidence.S,
     money=Money.UNDER,
-    title="E/M on the day of or day before a 090 procedure without 57",
+    title="Decision-for-surgery E/M before a 090 procedure without 57",
+    severities={
+        Severity.REVIEW: "the visit carries 25 on the day of the 090 procedure and shares its "
+        "diagnosis category: payable only as the decision for surgery (57), and included in "
+        "the surgery if the decision was made earlier",
+    },
+    out_of_scope="Visits with 57; visits with 25 whose diagnoses are unrelated to the surgery's "
+    "(correctly 25) or unknown; minor (000/010) procedures (EM-001, EM-003); a decision made "
+    "at an earlier visit (a note review).",
     flags="""
 An office E/M by the same provider for the same patient on the day of, or the day before, a
 procedure with a 090 global period (e.g. adjacent tissue transfer 14000-14302, vascular
-destruction 17106-17108, 13160, dermabrasion, blepharoplasty), when the E/M carries neither
-57 nor 25.
+destruction 17106-17108, 13160, dermabrasion, blepharoplasty), without 57, when
+(a) the E/M carries no modifier (denial: without 57 - or 25 for an unrelated problem on the
+day of surgery - the visit is denied as part of the surgical package); or
+(b) the E/M carries 25 and its diagnoses share an ICD-10-CM category with the 090
+procedure's: the visit is the decision for that surgery, whose modifier is 57 - the day
+before, 25 does not apply at all (denial); on the day of surgery, review.
+A visit with both a minor and a 090 procedure that day is judged here (57 decides), not by
+EM-001/EM-003.
 """,
     why="""
-The 090 global package includes the pre-operative visit on the day before and the day of
-surgery. The visit at which the decision for surgery was made is payable only with
-modifier 57 (an unrelated problem on those days takes 25); without either modifier the E/M
-is denied as part of the surgery.
+The 090 global package includes the pre-operative visits from the day before surgery. The
+visit at which the decision for major surgery was made is payable, with modifier 57; modifier
+25 is for a significant, separately identifiable visit on the day of a procedure, typically a
+minor one, or an unrelated problem. A decision visit billed without 57, or with 25 the day
+before, is denied; 25 on a same-day decision visit misstates what the visit was.
 """,
-    example="99214 on 2025-03-03, then 14040 on 2025-03-04, same provider, no modifiers.",
-    compliant="99214-57 on 2025-03-03 (the decision-for-surgery visit) + 14040 on 2025-03-04.",
-    source=NCCI_CH1_EM + " Modifier 57 per NCCI text quoted by McKesson/MDedge (derm_rules.md §4).",
-    amount="2025 national fee of the E/M line (denied without the modifier).",
+    example="99214 (C44.311) on 2025-03-03, then 14040 (C44.311) on 2025-03-04, no modifier; or "
+    "99214-25 (C44.311) + 14040 (C44.311) on one day.",
+    compliant="99214-57 on 2025-03-03 (the decision-for-surgery visit) + 14040 on 2025-03-04; "
+    "99214-57 + 14040 on one day; 99213-25 + 14040 when the visit treated an unrelated "
+    "problem (e.g. L40.0).",
+    source=NCCI_CH1_EM,
+    amount="""
+2025 national non-facility fee of the E/M line: denied without the right modifier (a, and b
+the day before), or included in the surgery if the decision was made earlier (b on the day of
+surgery).
+""",
     limits="""
 If the decision for surgery had been made at an earlier visit, the day-before E/M really is a
 routine pre-operative visit and is correctly unpaid; the finding then only asks to check it.
-The day-before check looks across files of the same scan.
+Diagnoses are compared by ICD-10-CM category (first three characters): a visit for D48.5 and
+a flap for C44.311 do not share one, so such a 25 visit is not judged. The day-before check
+looks across files of the same scan.
 """,
 )
 def em_005(ctx: Context) -> pl.LazyFrame:
-    em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m57") & ~pl.col("m25") & NOT_SELF_PAY)
-    majors = day_procedures(ctx, ["090"]).drop(DAY_ID).rename({"dos": "p_dos"})
+    em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m57") & NOT_SELF_PAY)
+    majors = day_procedures(ctx, ["090"], dx=True).drop(DAY_ID).rename({"dos": "p_dos"})
     same = em.join(majors.with_columns(pl.col("p_dos").alias("dos")), on=DAY_KEY, how="inner")
     before = em.join(
         majors.with_columns((pl.col("p_dos") - pl.duration(days=1)).alias("dos")),
@@ -507,34 +630,72 @@ def em_005(ctx: Context) -> pl.LazyFrame:
         pl.concat([same, before], how="vertical")
         .sort("_file", "_row", "p_dos")
         .unique(subset=["_file", "_row"], keep="first", maintain_order=True)
+        .with_columns(dx_related("dx", "p_dx").fill_null(False).alias("related"))
+        .filter(~pl.col("m25") | pl.col("related"))
     )
-    when = (
-        pl.when(pl.col("p_dos") == pl.col("dos"))
-        .then(pl.lit("the same day as"))
-        .otherwise(pl.lit("the day before"))
-    )
+    same_day = pl.col("p_dos") == pl.col("dos")
+    m25 = pl.col("m25")
+    when = pl.when(same_day).then(pl.lit("the same day as")).otherwise(pl.lit("the day before"))
     return emit(
         j,
         rows=same_file_rows("p_file", "p_rows"),
-        codes=msg(pl.col("cpt"), " + ", pl.col("p_codes")),
-        message=msg(
-            pl.col("cpt"),
-            " billed without 57 or 25 on ",
-            when,
-            " 090-global procedure(s) ",
-            pl.col("p_codes"),
-            " (",
-            pl.col("p_dos"),
-            "): it falls inside the surgical package",
+        codes=msg(pl.col("cpt"), pl.when(m25).then(pl.lit("-25")), " + ", pl.col("p_codes")),
+        message=pl.when(m25)
+        .then(
+            msg(
+                pl.col("cpt"),
+                "-25 on ",
+                when,
+                " 090-global procedure(s) ",
+                pl.col("p_codes"),
+                " (",
+                pl.col("p_dos"),
+                ") with the surgery's diagnosis (",
+                pl.col("dx").list.join(" "),
+                "): the decision for major surgery is reported with 57",
+                pl.when(~same_day).then(
+                    pl.lit("; 25 does not apply the day before a procedure")
+                ),
+            )
+        )
+        .otherwise(
+            msg(
+                pl.col("cpt"),
+                " billed without 57 or 25 on ",
+                when,
+                " 090-global procedure(s) ",
+                pl.col("p_codes"),
+                " (",
+                pl.col("p_dos"),
+                "): it falls inside the surgical package",
+            )
         ),
-        suggestion=msg(
-            "append 57 to ",
-            pl.col("cpt"),
-            " if this visit made the decision for ",
-            pl.col("p_codes"),
-            " (25 if it addressed an unrelated problem); otherwise do not bill it",
+        suggestion=pl.when(m25)
+        .then(
+            msg(
+                "replace 25 with 57 on ",
+                pl.col("cpt"),
+                " if this visit made the decision for ",
+                pl.col("p_codes"),
+                "; if the decision was made at an earlier visit, this visit is part of the "
+                "surgery: do not bill it",
+            )
+        )
+        .otherwise(
+            msg(
+                "append 57 to ",
+                pl.col("cpt"),
+                " if this visit made the decision for ",
+                pl.col("p_codes"),
+                pl.when(same_day)
+                .then(pl.lit(" (25 if it treated an unrelated problem, coded with its own "))
+                .otherwise(pl.lit(" (if it treated an unrelated problem, code that problem's ")),
+                "diagnosis); otherwise do not bill it",
+            )
         ),
         amount=pl.col("fee"),
+        severity=pl.when(m25 & same_day).then(pl.lit("review")).otherwise(pl.lit("denial")),
+        money=pl.when(m25 & same_day).then(pl.lit("either")).otherwise(pl.lit("under")),
     )
 
 
@@ -543,82 +704,151 @@ def em_005(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "EM-006",
-    severity=Severity.REVIEW,
-    confidence=Confidence.U,
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
     money=Money.OVER,
     level="history",
-    title="New-patient E/M for a patient seen by the same provider within 3 years",
+    title="New-patient E/M for a patient seen by the practice within 3 years",
+    severities={
+        Severity.REVIEW: "the earlier visit was by another provider of the same group and the "
+        "export carries no specialty (taxonomy) for one of them, so 'same specialty' is "
+        "assumed",
+    },
+    out_of_scope="Providers of other groups (a new group makes the patient new); services "
+    "before the first date in the data; pathology readings and other services without a "
+    "face-to-face encounter; established-patient codes for new patients (not judged).",
     flags="""
-A new-patient office E/M (99202-99205; 99201 before 2021) when the same patient had any
-face-to-face service (any line except pathology readings) from the same rendering provider
-on an earlier date within the 3 years before it, anywhere in the scanned files.
+A new-patient office E/M (99202-99205; 99201 before 2021) when the same patient had a
+face-to-face service (any line except pathology readings) on an earlier date within the 3 years
+before it, anywhere in the scanned files, from
+  * the same rendering provider; or
+  * another provider of the same group (the export's group / billing TIN column, or the billing
+    provider when present) of the same specialty: same NUCC taxonomy specialty when the export
+    has a taxonomy column; a nurse practitioner or physician assistant (credential or taxonomy)
+    counts as the physician's specialty, in both directions. Without a taxonomy the group's
+    providers are assumed to share the specialty and the finding is a review.
 """,
     why="""
-A patient who received a professional service from the same physician (or a same-specialty
-physician of the same group) in the past 3 years is established, and the established codes
-pay less: 99204 is $163.35 vs 99214 $125.18 (2025 national). Billing new-patient codes for
-established patients is an overpayment.
+A patient who received a professional service from the physician, or from a physician of the
+same specialty in the same group practice, within the past 3 years is established; Medicare
+counts a nurse practitioner or physician assistant as working in the physician's specialty.
+Established codes pay less (99204 $163.35 vs 99214 $125.18, 2025 national), so billing
+new-patient codes for established patients is an overpayment.
 """,
-    example="99213 on 2024-05-10, then 99204 on 2025-03-04: same patient, same provider.",
+    example="99213 by DrA on 2024-05-10, then 99204 on 2025-03-04 by NP Lee of the same group.",
     compliant="99214 on 2025-03-04 (established patient, same level of decision making).",
     source=(
-        "CPT new vs established patient definition (3-year rule; same physician or same "
-        "specialty/subspecialty in the group), as published by AAD (Cracking the Code) and "
-        "nextstepsinderm; CMS Claims Processing Manual ch. 12 §30.6.7 (not read here)."
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §30.6.7.A (new patient: no "
+        "professional service from the physician or physician group practice of the same "
+        "specialty within the previous three years; interpretation-only services do not count) "
+        "and §30.6.7 / MLN Evaluation and Management Services Guide (nonphysician practitioners "
+        "are treated as the physician's specialty); CPT 2025 Professional Edition, E/M "
+        "guidelines (new and established patients); secondary: WPS Medicare 'New Patient "
+        "Services (Q&As)', AAPC forum quoting §30.6.7.A."
     ),
     amount=(
-        "2025 national fee of the new-patient code minus that of the established code of the same"
-        " level."
+        "2025 national non-facility fee of the new-patient code minus that of the established "
+        "code of the same level (the code swap)."
     ),
     limits="""
-Confidence U (the 3-year rule is standard but not verified here). Only a service found in the
-data proves a patient established: a file covering less than 3 years cannot prove a patient
-is new, so established codes are never questioned. Services by other providers of the same
-group and specialty also make a patient established but are not checked (the export rarely
-carries specialty), so the rule under-reports. Pathology lines are skipped (not face to face).
+Only a service found in the data proves a patient established: a file covering less than 3
+years cannot prove a patient is new, so established codes are never questioned. The group is
+read from the group/TIN column (or billing provider); without one only the same rendering
+provider counts, so the rule under-reports. Specialty is read from a NUCC taxonomy column
+(first four characters, 207N = dermatology); without one, colleagues of the same group are
+assumed to share it (review). Pathology lines are skipped (not face to face).
 """,
 )
 def em_006(ctx: Context) -> pl.LazyFrame:
-    new = ctx.lines.filter(pl.col("cpt").is_in(list(NEW_TO_EST)) & NOT_SELF_PAY)
-    seen = ctx.lines.filter(pl.col("family") != "pathology")
+    new = ctx.lines.filter(pl.col("cpt").is_in(list(NEW_TO_EST)) & NOT_SELF_PAY).with_columns(
+        group_key(ctx).alias("grp"),
+        specialty_key(ctx).alias("spec"),
+        non_physician(ctx).alias("npp"),
+    )
+    pats = new.select("patient_id").unique()
+    seen = (
+        ctx.lines.filter(pl.col("family") != "pathology")
+        .join(pats, on="patient_id", how="semi")
+        .with_columns(
+            group_key(ctx).alias("grp"),
+            specialty_key(ctx).alias("spec"),
+            non_physician(ctx).alias("npp"),
+        )
+        .select(DAY_ID, "patient_id", "provider", "dos", "grp", "spec", "npp")
+        .unique([DAY_ID, "grp", "spec", "npp"])
+    )
+
+    def look_back(
+        left: pl.LazyFrame, right: pl.LazyFrame, by: list[str], tag: str
+    ) -> pl.LazyFrame:
+        """Latest earlier visit of ``right`` matching on ``by``: (file, row, candidate...)."""
+        r = right.select(*by, "dos", pl.col(DAY_ID).alias("c_id"), pl.col("dos").alias("c_dos"))
+        return (
+            left.select("_file", "_row", *by, "dos")
+            .drop_nulls(by)
+            .sort("dos")
+            .join_asof(
+                r.drop_nulls(by).sort("dos"),
+                on="dos",
+                by=by,
+                strategy="backward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
+            .filter(
+                pl.col("c_dos").is_not_null()
+                & (pl.col("c_dos") >= pl.col("dos").dt.offset_by("-3y"))
+            )
+            .select("_file", "_row", "c_id", "c_dos", pl.lit(tag).alias("how"))
+        )
+
     pair = ["patient_id", "provider"]
-    # The look-back runs on the day keys of the new patients' providers only; the earlier
-    # visit's file, row and codes are then gathered for the matched days.
-    prior = (
-        seen.join(new.select(pair).unique(), on=pair, how="semi")
-        .select(DAY_ID, *DAY_KEY)
-        .unique(DAY_ID)
-        .select(*DAY_KEY, pl.col(DAY_ID).alias("prev_id"), pl.col("dos").alias("prev_dos"))
-        .sort("dos")
+    grp = ["patient_id", "grp"]
+    cands = [
+        look_back(new, seen, pair, "same"),
+        # same group, same taxonomy specialty
+        look_back(new, seen, [*grp, "spec"], "specialty"),
+        # an NPP counts as the physician's specialty, in both directions
+        look_back(new.filter(pl.col("npp")), seen, grp, "npp_new"),
+        look_back(new, seen.filter(pl.col("npp")), grp, "npp_prior"),
+        # specialty unknown for one side: assumed the same (review)
+        look_back(new.filter(pl.col("spec").is_null()), seen, grp, "assumed"),
+        look_back(new, seen.filter(pl.col("spec").is_null()), grp, "assumed"),
+    ]
+    best = (
+        pl.concat(cands, how="vertical")
+        .with_columns((pl.col("how") == "assumed").alias("assumed"))
+        # a certain match beats an assumed one, then the latest visit
+        .sort("_file", "_row", "assumed", "c_dos", descending=[False, False, False, True])
+        .unique(["_file", "_row"], keep="first", maintain_order=True)
     )
-    j = (
-        new.sort("dos")
-        .join_asof(
-            prior,
-            on="dos",
-            by=pair,
-            strategy="backward",
-            allow_exact_matches=False,
-            check_sortedness=False,
-        )
-        .filter(
-            pl.col("prev_dos").is_not_null()
-            & (pl.col("prev_dos") >= pl.col("dos").dt.offset_by("-3y"))
-        )
-    )
+    j = new.join(best, on=["_file", "_row"], how="inner")
     prev = (
-        seen.join(j.select(pl.col("prev_id").alias(DAY_ID)), on=DAY_ID, how="semi")
+        ctx.lines.join(j.select(pl.col("c_id").alias(DAY_ID)), on=DAY_ID, how="semi")
+        .filter(pl.col("family") != "pathology")
         .sort("_file", "_row")
         .group_by(DAY_ID)
         .agg(
             pl.col("_file").first().alias("prev_file"),
             pl.col("_row").first().alias("prev_row"),
+            pl.col("provider").first().alias("prev_provider"),
             pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("prev_codes"),
         )
-        .rename({DAY_ID: "prev_id"})
+        .rename({DAY_ID: "c_id"})
     )
-    j = j.join(prev, on="prev_id", how="left")
+    j = j.join(prev, on="c_id", how="left")
     est = pl.col("cpt").replace_strict(NEW_TO_EST, default=None)
+    other = pl.col("prev_provider") != pl.col("provider")
+    why = (
+        pl.when(pl.col("how") == "specialty")
+        .then(pl.lit(", same group and specialty"))
+        .when(pl.col("how").is_in(["npp_new", "npp_prior"]))
+        .then(pl.lit(", same group; a nurse practitioner or physician assistant counts as the "
+                     "physician's specialty"))
+        .when(pl.col("how") == "assumed")
+        .then(pl.lit(", same group; specialty not in the export, assumed the same"))
+        .otherwise(pl.lit(""))
+    )
     return emit(
         j,
         rows=same_file_rows("prev_file", "prev_row"),
@@ -626,9 +856,11 @@ def em_006(ctx: Context) -> pl.LazyFrame:
         message=msg(
             pl.col("cpt"),
             " (new patient) billed although ",
-            pl.col("provider"),
+            pl.when(other)
+            .then(msg(pl.col("prev_provider"), " (", why.str.strip_chars(", "), ")"))
+            .otherwise(pl.col("provider")),
             " saw the patient on ",
-            pl.col("prev_dos"),
+            pl.col("c_dos"),
             " (",
             pl.col("prev_codes"),
             ", ",
@@ -645,6 +877,9 @@ def em_006(ctx: Context) -> pl.LazyFrame:
             ")",
         ),
         amount=(pl.col("fee") - fee_of(ctx, est)).clip(0),
+        severity=pl.when(pl.col("assumed")).then(pl.lit("review")).otherwise(
+            pl.lit("compliance")
+        ),
     )
 
 
@@ -657,6 +892,8 @@ def em_006(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.U,
     money=Money.OVER,
     title="More than one office E/M for one patient, provider and day",
+    out_of_scope="Different rendering providers on one day (not combined); E/M codes outside "
+    "99202-99215.",
     flags="""
 Two or more office E/M units (99202-99215, as separate lines or units > 1) for the same
 patient, rendering provider and date of service.
@@ -669,9 +906,10 @@ either a duplicate or a split visit, and is paid in error if not denied.
     example="99213 + 99214 for P1 with DrA on 2025-03-04.",
     compliant="One E/M for the day at the level the combined work supports, e.g. 99214 x1.",
     source=(
-        "CPT office E/M guidelines (total time on the date of the encounter, 2021+); CMS Claims "
-        "Processing Manual Pub. 100-04 ch. 12 §30.6 (one visit per day per practitioner; not "
-        "read verbatim here)."
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §30.6.7 (office visits: one "
+        "E/M per day by the same physician or a physician of the same specialty in the group,"
+        " combining the day's work); CPT 2025 Professional Edition office E/M guidelines "
+        "(total time on the date of the encounter)."
     ),
     amount="2025 national fees of every E/M unit beyond the highest-paid one.",
     limits="""
@@ -813,6 +1051,8 @@ def _level_judgement(
     level="provider",
     title="High-level office E/M share outlier (provider)",
     stats=_em_008_stats,
+    out_of_scope="Individual visits (EM-009 judges lines); total time and MDM, which a charge "
+    "file cannot show.",
     flags="""
 A rendering provider whose share of high-level office visits - 99214+99215 among established
 visits (99211-99215), 99204+99205 among new visits (99202-99205), for dates from 2021-01-01 -
@@ -835,9 +1075,11 @@ charge file cannot show, so this is a prompt to audit a sample of notes.
         "Levels that follow documented MDM or total time; a note audit shows whether 70% is right."
     ),
     source=(
-        "derm_rules.md §5.4 (how to build a dermatology E/M benchmark from CMS Medicare Physician "
-        "& Other Practitioners data; 2021 office E/M revision); HHS-OIG OEI-04-10-00180 (2012) "
-        "on E/M coding trends; thresholds in rulesets/benchmarks.toml and benchmarks_em.toml."
+        "CMS Medicare Physician & Other Practitioners by Provider and Service (public use "
+        "file; the specialty benchmark a practice can configure); AMA CPT 2021 office E/M "
+        "revision (MDM or total time); HHS-OIG OEI-04-10-00180 (2012) on E/M coding trends. "
+        "Thresholds (1.5x the comparison share and 2 standard errors) are dermaudit settings "
+        "in rulesets/benchmarks.toml and benchmarks_em.toml."
     ),
     amount="None: a level distribution is not an overpayment by itself (amount left empty).",
     limits="""
@@ -894,6 +1136,8 @@ def em_008(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     money=Money.OVER,
     title="Highest-level office E/M with only minor or benign diagnoses",
     requires=("dx",),
+    out_of_scope="Levels chosen by total time; 99204/99214; diagnoses documented only in the "
+    "note.",
     flags="""
 99205 or 99215 whose diagnoses (the E/M line's own, or the encounter's when the line has
 none) all belong to the MINOR_BENIGN group in rulesets/icd10_groups.csv: seborrheic
@@ -911,8 +1155,10 @@ for such problems only is an overcoding pattern unless total time supports it.
         "decision."
     ),
     source=(
-        "AMA 2021 office E/M MDM levels as taught by AAD ('Cracking the code' E/M 2021 parts 1-4; "
-        "AAD 2021 E/M FAQ worked examples); derm_rules.md EM-009 (heuristic, U)."
+        "CPT 2025 Professional Edition office E/M guidelines, levels of medical decision "
+        "making (table of MDM elements); secondary: AAD 'Cracking the code' E/M 2021 parts "
+        "1-4 and the AAD 2021 E/M FAQ worked examples. The diagnosis-based screen is a "
+        "heuristic (U)."
     ),
     amount=(
         "2025 national fee of the billed code minus that of the low-MDM code (99213/99203), a "
@@ -968,6 +1214,7 @@ def em_009(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.U,
     money=Money.OVER,
     title="99211 on the same day as a procedure",
+    out_of_scope="Other E/M levels (EM-001, EM-003); 99211 on days without a procedure.",
     flags="""
 99211 (a minimal visit that may not need the physician) on the same day, for the same
 patient and rendering provider, as a procedure with a 000, 010 or 090 global period.
@@ -978,7 +1225,11 @@ the procedure already pays for; 99211 is rarely separately payable with a proced
 """,
     example="99211 + 11900 (intralesional injection) on the same day.",
     compliant="11900 alone.",
-    source=NCCI_CH1_EM + " derm_rules.md EM-010 (U).",
+    source=(
+        NCCI_CH1_EM
+        + "; CPT 2025 Professional Edition, 99211 descriptor (may not require the presence of a"
+        " physician)."
+    ),
     amount="2025 national fee of 99211 x units.",
     limits=(
         "Confidence U: a genuinely separate nurse visit (e.g. a blood-pressure recheck ordered by"
@@ -1015,6 +1266,12 @@ def em_010(ctx: Context) -> pl.LazyFrame:
     title="Office E/M for a routine skin-cancer screening billed to Medicare",
     requires=("payer", "dx"),
     payers=("medicare_ffs",),
+    severities={
+        Severity.REVIEW: "the diagnoses are screening/history codes other than Z12.83 alone "
+        "(surveillance of a prior skin cancer is often covered)",
+    },
+    out_of_scope="Medicare Advantage and other payers (their screening benefits differ); "
+    "preventive visits coded with G0438/G0439.",
     flags="""
 An office E/M billed to Medicare fee-for-service without GY or GA whose diagnoses (the E/M
 line's own, or the encounter's when the line has none) are only Z12.83 (skin-cancer
@@ -1032,9 +1289,10 @@ billed only if the line carries GY; if Medicare paid it, it is an overpayment.
         "evaluated."
     ),
     source=(
-        "Social Security Act §1862(a)(7) as quoted in Medicare policy texts (Highmark Medicare "
-        "policy); GY per CMS MM6563 via Find-A-Code/AAOMS; Z12.83 meaning from the ICD-10-CM "
-        "tabular (simple_icd_10_cm, April 2026)."
+        "Social Security Act §1862(a)(7) (routine physical checkups excluded); Medicare "
+        "Benefit Policy Manual, Pub. 100-02, ch. 16, §90 (routine services and appliances); "
+        "CMS MLN Matters MM6563 (GY modifier); ICD-10-CM FY2026 tabular list (Z12.83); "
+        "secondary: Highmark Medicare policy, Find-A-Code, AAOMS."
     ),
     amount="2025 national fee of the E/M line.",
     limits="""
@@ -1110,6 +1368,12 @@ def em_011(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     title="Prolonged-visit code billed to the wrong payer or with the wrong E/M level",
     codes=("G2212", "99417", "99205", "99215"),
+    severities={
+        Severity.REVIEW: "G2212 is billed to a commercial plan (CPT's code is 99417, but some "
+        "plans accept G2212)",
+    },
+    out_of_scope="Total time (not in a charge export); prolonged codes with no E/M at all "
+    "(GEN-002); Medicare Advantage and Medicaid code choice.",
     flags="""
 From 2021-01-01: 99417 billed to Medicare fee-for-service (Medicare uses G2212); G2212 or
 99417 on a day whose office E/M is not 99205 or 99215; G2212 billed to a commercial plan
@@ -1127,8 +1391,9 @@ code that most commercial plans do not recognise.
         "commercial plan."
     ),
     source=(
-        "CMS PFS RVU file status I for 99417 (CY2022); CY2021 PFS final rule G2212 thresholds via "
-        "AAPC forum/chirocode; CPT 99417 via icd10monitor/AAPC (derm_rules.md EM-012)."
+        "CMS PFS Relative Value File status I for 99417 (CY2022 January); CY2021 PFS final "
+        "rule (85 FR 84472) creating G2212 and its time thresholds; CPT 2025 Professional "
+        "Edition, 99417; secondary: AAPC, chirocode, icd10monitor."
     ),
     amount="""
 99417 to Medicare: G2212 2025 fee x units (payable if rebilled correctly). Wrong level: the
@@ -1230,6 +1495,14 @@ def em_012(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.S,
     money=Money.OVER,
     title="G2211 (visit-complexity add-on) billed when it is not payable",
+    severities={
+        Severity.DENIAL: "G2211 is billed to Medicare FFS for a date before 2024-01-01 (never "
+        "separately payable then)",
+        Severity.REVIEW: "the payer is not Medicare FFS, or a preventive service and a 000/010 "
+        "procedure are both on the day (the 2025 exception may apply)",
+    },
+    out_of_scope="Whether the visit was longitudinal care (not visible in charges); G2211 "
+    "without an office E/M (GEN-002).",
     flags="""
 G2211 with a date of service in 2021-2023 (bundled, never separately paid; before 2021 the
 code did not exist, which is GEN-001's finding), or from 2024-01-01 on a day whose office
@@ -1250,9 +1523,11 @@ cases. G2211 on a procedure-day E/M-25 is denied, or paid in error.
         "visit with no procedure."
     ),
     source=(
-        "CMS PFS RVU files CY2021-2025 (G2211 status/RVUs, P); CY2024 PFS final rule on G2211 "
-        "with modifier 25 as summarized by MDedge/Cutis 2024; CMS Transmittal 13015 (2025 "
-        "preventive-service exception) as summarized by edgemed."
+        "CMS PFS Relative Value Files CY2021-CY2025 (G2211 status B and no RVUs 2021-2023, "
+        "payable from 2024); CY2024 PFS final rule (88 FR 78818, G2211 not payable with a "
+        "modifier-25 E/M); CY2025 PFS final rule and CMS Transmittal 13015 (exception for "
+        "annual wellness visits, vaccine administration and Part B preventive services); "
+        "secondary: MDedge/Cutis 2024, edgemed."
     ),
     amount="""
 From 2024: the G2211 2025 national fee x units (paid in error or denied). Before 2024 no

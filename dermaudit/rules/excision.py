@@ -17,7 +17,18 @@ import polars as pl
 
 from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
-from .base import ICD10_START, MALIGNANT_GROUPS, Context, any_prefix, emit, has_dx, msg, rule
+from .base import (
+    ICD10_START,
+    MALIGNANT_GROUPS,
+    PARTNER_ROWS,
+    Context,
+    any_prefix,
+    emit,
+    has_dx,
+    msg,
+    rule,
+    site_partners,
+)
 from .repair import (
     LINE_KEY,
     MOHS_CODES,
@@ -51,9 +62,11 @@ GROUP_WORDS = {
     "C": "face/ears/eyelids/nose/lips/mucous membrane",
 }
 AAPC_EXCISION = (
-    "CPT excision guidelines as summarised by AAPC ('What You Need to Know to Code Excisions', "
-    "'Three Tidbits'), CodingIntel and cpc-prep; location groups and size bands from the CMS "
-    "PFS RVU short descriptors (derm_rules.md §1.5)"
+    "CPT 2025 Professional Edition excision guidelines (benign 11400-11446 and malignant "
+    "11600-11646 by pathology, location group and excised diameter including margins); "
+    "location groups and size bands also in the CMS PFS Relative Value File short "
+    "descriptors; secondary: AAPC ('What You Need to Know to Code Excisions', 'Three "
+    "Tidbits'), CodingIntel"
 )
 
 
@@ -141,6 +154,12 @@ def lesion_dx(col: str) -> pl.Expr:
     title="Malignant excision code without a malignant or in-situ diagnosis",
     level="line",
     requires=("dx",),
+    severities={
+        Severity.REVIEW: "the diagnoses are history (Z85), uncertain/unspecified behaviour or a "
+        "malignancy outside the skin-cancer list",
+    },
+    out_of_scope="Whether the final pathology was malignant (the claim's diagnosis is "
+    "trusted); excisions before ICD-10 (2015-10-01).",
     flags="""
 A malignant-lesion excision (11600-11646) whose diagnoses (the line's own, or the encounter's
 when the line has none) include no malignant or in-situ skin code (C43, C4A, C44, C46.0, D03,
@@ -159,7 +178,7 @@ without support - an overpayment on review.
     compliant=(
         "11402 for the benign lesion; or 11602 with the malignant pathology code (e.g. C44.519)."
     ),
-    source=AAPC_EXCISION + "; EXC-001.",
+    source=(AAPC_EXCISION + "; ICD-10-CM FY2026 tabular list (C43, C4A, C44, D03, D04)."),
     amount="""
 (2025 national fee of the malignant code - fee of the benign code with the same location
 group and size band) x units.
@@ -259,6 +278,12 @@ def exc_001(ctx: Context) -> pl.LazyFrame:
     title="Benign excision code with a malignant or in-situ diagnosis",
     level="line",
     requires=("dx",),
+    severities={
+        Severity.REVIEW: "the encounter's diagnoses mix a malignancy with other lesions, so the "
+        "excised lesion cannot be told",
+    },
+    out_of_scope="Claims sent before the pathology report (then the diagnosis is the error); "
+    "excisions before ICD-10.",
     flags="""
 A benign-lesion excision (11400-11446) whose lesion diagnoses (the line's own, or the
 encounter's when the line has none; Z and R codes ignored) are all malignant or in situ
@@ -273,7 +298,7 @@ choice follows the final pathology. A benign code for a malignant lesion under-b
 """,
     example="11402 with C44.519 (basal cell carcinoma, trunk) as the only diagnosis.",
     compliant="11602 (malignant excision, trunk, 1.1-2.0 cm) with C44.519.",
-    source=AAPC_EXCISION + "; EXC-002.",
+    source=(AAPC_EXCISION + "; ICD-10-CM FY2026 tabular list (C43, C4A, C44, D03, D04)."),
     amount="""
 (2025 national fee of the malignant code with the same location group and size band - fee of
 the billed benign code) x units: revenue left uncollected.
@@ -352,6 +377,14 @@ def exc_002(ctx: Context) -> pl.LazyFrame:
     title="Excision code does not match the site's location group or the size band",
     level="line",
     requires=("site", "lesion_size_cm"),
+    severities={
+        Severity.REVENUE: "the right code pays more (under-banded, or a lower-paying group was "
+        "billed)",
+        Severity.REVIEW: "the billed band is above the size (the export's size may be the lesion "
+        "without margins)",
+    },
+    out_of_scope="Lines without a site word in rulesets/sites.csv or without a size; the "
+    "margin width chosen by the surgeon.",
     flags="""
 An excision (11400-11646) whose code's location group differs from the group of the line's
 site text (rulesets/sites.csv), or whose size band differs from the band of the line's size.
@@ -366,7 +399,7 @@ wrongly; a band below the lesion's own size can never be right, since margins on
 """,
     example="11402 (trunk/arms/legs) with site 'left cheek', size 1.5 cm.",
     compliant="11442 (face group, 1.1-2.0 cm) for that lesion.",
-    source=AAPC_EXCISION + "; EXC-003.",
+    source=AAPC_EXCISION + ".",
     amount="""
 2025 national fees x units: wrong group - the difference between the billed code and the
 right-group code of the same band (or of the size's band when that is higher); under-banded -
@@ -511,6 +544,15 @@ def exc_003(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Simple repair billed with an excision of the same site",
     level="day",
+    severities={
+        Severity.DENIAL: "the sites cannot be compared (no site on a line) and neither line "
+        "carries XS/59, or the sites differ and the pair comes from an imported CMS PTP file "
+        "with indicator 1 (the column-2 code is denied without a modifier)",
+        Severity.REVIEW: "the sites differ, no modifier is present and the pair comes from the "
+        "shipped excerpt (column order and indicator unverified)",
+    },
+    out_of_scope="Intermediate and complex repairs (EXC-005 for benign excisions of 0.5 cm or "
+    "less); repairs on a Mohs day at the Mohs site.",
     flags="""
 A simple repair (12001-12018) on the same day, patient and rendering provider as a lesion
 excision (11400-11646) at the same site. When the export has no site (or a line's site is
@@ -532,7 +574,12 @@ unless a modifier shows a different wound.
     compliant=(
         "11402 alone; a simple repair of a separate laceration is 12001-XS with its own site."
     ),
-    source=NCCI_CH3 + "; NCCI PTP pairs 11400-11646 / 12001-12018 (derm_rules.md §6, EXC-004).",
+    source=(
+        NCCI_CH3
+        + "; CPT 2025 Professional Edition excision guidelines (simple closure is included in "
+        "the excision); CMS NCCI practitioner PTP edits 11400-11646 / 12001-12018 (load the "
+        "quarterly file; the shipped pair table is an excerpt)."
+    ),
     amount=(
         "2025 national non-facility fee x units of the simple repair (charge if not in the table). "
         "For a missing modifier at different sites: the fee x units of the line in column 2 "
@@ -564,6 +611,15 @@ def exc_004(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Intermediate or complex repair billed after a benign excision of 0.5 cm or less",
     level="day",
+    severities={
+        Severity.DENIAL: "the sites cannot be compared (no site on a line) and neither line "
+        "carries XS/59, or the sites differ and the pair comes from an imported CMS PTP file "
+        "with indicator 1 (the column-2 code is denied without a modifier)",
+        Severity.REVIEW: "the sites differ, no modifier is present and the pair comes from the "
+        "shipped excerpt (column order and indicator unverified)",
+    },
+    out_of_scope="Malignant excisions (their repairs are separately reportable); complex "
+    "add-on codes on their own; the true excised diameter when it differs from the code.",
     flags="""
 An intermediate or complex repair (12031-12057, 13100-13152) whose only possible wound on the
 day is a benign excision of 0.5 cm or less (11400, 11420, 11440): at the same site when sites
@@ -585,8 +641,12 @@ not supported for the same lesion.
 """,
     example="11400 (back) + 12031 (back) on one day.",
     compliant="11400 alone; 11401 + 12031 when the excised diameter was 0.6-1.0 cm.",
-    source=NCCI_CH3 + "; AAPC forum quoting the NCCI text (EXC-005); malignant excisions keep "
-    "their repairs (AAPC General Surgery Alert, med3000).",
+    source=(
+        NCCI_CH3
+        + "; CPT 2025 Professional Edition excision guidelines (benign excisions of 0.5 cm or "
+        "less include any repair); secondary: AAPC forum quoting the NCCI text, AAPC General "
+        "Surgery Alert and med3000 (malignant excisions keep their repairs)."
+    ),
     amount=(
         "2025 national non-facility fee x units of the repair (charge if not in the table). "
         "For a missing modifier at different sites: the fee x units of the line in column 2 "
@@ -725,6 +785,8 @@ def exc_005(ctx: Context) -> pl.LazyFrame:
     money=Money.UNDER,
     title="Re-excision inside the 10-day global without 58/78/79",
     level="history",
+    out_of_scope="Re-excisions by a different group; re-excisions after the 10-day window "
+    "(no global period left); payer-specific use of 58 versus 78.",
     flags="""
 An excision (11400-11646) 1-10 days after an earlier excision of the same lesion for the same
 patient by the same rendering provider (or the same billing group when the export has one),
@@ -744,9 +806,10 @@ payer denies it as part of the first excision's global package.
         "11603-58 on 2025-03-12 (re-excision for margins); after day 10 no modifier is needed."
     ),
     source=(
-        "CMS global surgery rules (PFS RVU file global days 010; Medicare Claims Processing "
-        "Manual ch. 12 §40); modifier 58 for staged/more extensive procedures (AAPC General "
-        "Surgery Alert); EXC-007 (confidence U: payer practice varies)"
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §40.1 and §40.2.A "
+        "(procedures during a global period; modifiers 58 and 78); CMS PFS Relative Value "
+        "File global days 010 for excisions; secondary: AAPC General Surgery Alert. Payer "
+        "practice on 58 versus 78 varies (U)."
     ),
     amount="2025 national non-facility fee x units of the later excision (at risk of denial).",
     limits="""
@@ -848,4 +911,254 @@ def exc_007(ctx: Context) -> pl.LazyFrame:
             "complication; 79 only if it treated an unrelated lesion",
         ),
         amount=line_amount(),
+    )
+
+
+# ---- EXC-008: debridement with removal of the same lesion ------------------------------
+
+DEBRIDEMENT = ("11042", "11043", "11044", "11045", "11046", "11047", "97597", "97598")
+LESION_REMOVAL = (
+    "shave",
+    "excision_benign",
+    "excision_malignant",
+    "destruction_premalignant",
+    "destruction_benign",
+    "destruction_vascular",
+    "destruction_malignant",
+    "mohs",
+)
+
+
+def _distinct_or_anatomic(ctx: Context) -> pl.Expr:
+    mods = ["59", "XE", "XS", "XP", "XU", *ctx.ref.modifiers_of("anatomic")]
+    return pl.col("mods").list.eval(pl.element().is_in(mods)).list.any().fill_null(False)
+
+
+@rule(
+    "EXC-008",
+    scope=("debridement",),
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Debridement billed with removal or destruction of the same lesion",
+    level="line",
+    severities={
+        Severity.REVIEW: "a site is missing on either line, so the debrided wound may be "
+        "another one (then it needs XS/59 and its own site)",
+    },
+    out_of_scope="Debridement of a separate wound or ulcer with 59/X{EPSU} or anatomic "
+    "modifiers, or at a different recorded site; debridement codes 11000-11012 (eczematous, "
+    "necrotizing or fracture-site debridement); burn care.",
+    flags="""
+A debridement line (11042-11047 excisional, 97597/97598 selective) on the same day, patient
+and rendering provider as a lesion removal or destruction (shave 11300-11313, excision
+11400-11646, destruction 17000-17286, Mohs 17311-17315), when neither line carries 59, an
+X{EPSU} or an anatomic modifier and both lines record the same site (compliance) or a site is
+missing (review).
+""",
+    why="""
+Removing or destroying a lesion includes preparing and cleaning its wound: debridement at the
+site of the excision, shave or destruction is part of that procedure, and CMS's NCCI edits pair
+debridement codes (column 2) with the surgical codes. Debridement is separately reportable
+only for a different wound, with a distinct-site modifier. Billed for the same lesion it is an
+overpayment.
+""",
+    example="11602 (excision, left shin) + 11042 (debridement, left shin) on one day.",
+    compliant="11602 alone; 11042-XS for a separate ulcer elsewhere, its site and depth "
+    "documented.",
+    source=(
+        "NCCI Policy Manual for Medicare Services (revision effective 2025-01-01) ch. I (a "
+        "procedure needed to accomplish another at the same site is included) and ch. III "
+        "(integumentary: lesion removal) and ch. XI (active wound care 97597/97598); CMS NCCI "
+        "practitioner PTP edits pairing debridement (column 2) with surgical codes (not in the "
+        "shipped excerpt: import the CMS file); CPT 2025 Professional Edition debridement "
+        "guidelines (11042-11047 by depth, 97597/97598 selective); secondary: Practice "
+        "Velocity on the NCCI edits that bar debridement with surgical codes."
+    ),
+    amount="2025 national non-facility fee x units of the debridement line (its charge when "
+    "the code has no fee): the payment for work the removal already includes.",
+    limits="""
+Sites compare as text (case and spaces ignored). Without a site the export cannot tell the
+lesion's wound from another ulcer: review. The debridement-to-surgery pairs are not in the
+shipped pair excerpt, so a missing modifier at different sites is not reported; import the
+CMS PTP file (PTP-001) for those. At most 20 partner rows are listed.
+""",
+)
+def exc_008(ctx: Context) -> pl.LazyFrame:
+    deb = ctx.lines.filter(
+        pl.col("cpt").is_in(list(DEBRIDEMENT)) & (pl.col("payer_class") != "self_pay")
+    ).filter(~_distinct_or_anatomic(ctx))
+    rem = ctx.lines.filter(pl.col("family").is_in(list(LESION_REMOVAL))).filter(
+        ~_distinct_or_anatomic(ctx)
+    )
+    deb = deb.join(rem.select(DAY_ID), on=DAY_ID, how="semi")
+    p = site_partners(deb, rem)
+    same = pl.col("same_rows").list.len() > 0
+    j = deb.join(p, on=["_file", "_row"], how="inner").filter(
+        same | (pl.col("unk_rows").list.len() > 0)
+    )
+    rows = pl.when(same).then(pl.col("same_rows")).otherwise(pl.col("unk_rows"))
+    codes = pl.when(same).then(pl.col("same_cpts")).otherwise(pl.col("unk_cpts"))
+    return emit(
+        j,
+        rows=pl.concat_list(pl.col("_row"), rows).list.unique().list.sort(),
+        codes=msg(pl.col("cpt"), " + ", codes.list.join(" + ")),
+        message=msg(
+            "debridement ",
+            pl.col("cpt"),
+            " billed with ",
+            codes.list.join(" + "),
+            pl.when(same)
+            .then(msg(" at the same site (", pl.col("site"), ")"))
+            .otherwise(pl.lit(" on the same day (no site to tell the wounds apart)")),
+            " and no distinct-site modifier: debridement of the lesion's own wound is part of "
+            "its removal",
+        ),
+        suggestion=msg(
+            "remove ",
+            pl.col("cpt"),
+            " if it debrided the wound of the lesion removed; for a separate wound append XS "
+            "(or 59) to ",
+            pl.col("cpt"),
+            " and document its site and depth",
+        ),
+        amount=pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")),
+        severity=pl.when(same).then(pl.lit("compliance")).otherwise(pl.lit("review")),
+    )
+
+
+# ---- EXC-009: incision and drainage with excision of the same cyst ----------------------
+
+ID_CODES = ("10060", "10061")
+
+
+@rule(
+    "EXC-009",
+    scope=("incision_drainage",),
+    severity=Severity.COMPLIANCE,
+    confidence=Confidence.S,
+    money=Money.OVER,
+    title="Incision and drainage billed with excision of the same cyst on the same day",
+    level="line",
+    severities={
+        Severity.REVIEW: "a site is missing on either line and the two share a diagnosis "
+        "category (e.g. L72 cyst, L02 abscess), so the same lesion is likely but not shown",
+    },
+    out_of_scope="Drainage of a separate abscess with 59/X{EPSU} or another recorded site; an "
+    "I&D on an earlier visit followed by a later excision (the I&D's 10-day global is "
+    "GLOB-002's); 10080/10081 pilonidal and 10140 hematoma drainage.",
+    flags="""
+An incision and drainage (10060/10061) on the same day, patient and rendering provider as a
+benign or malignant excision (11400-11646), when neither line carries 59, an X{EPSU} or an
+anatomic modifier and the two lines record the same site (compliance), or a site is missing
+and they share an ICD-10-CM category (review).
+""",
+    why="""
+Excising a cyst removes it whole; opening and draining it in the same session is part of the
+excision, not a separate procedure. NCCI bundles the I&D into the more extensive procedure on
+the same lesion. An I&D of a different abscess the same day is separately reportable with a
+distinct-site modifier.
+""",
+    example="10060 (I&D, inflamed epidermal cyst of the back) + 11403 (excision of that cyst, "
+    "back) on one day.",
+    compliant="11403 alone (the excision includes the drainage); 10060-XS for a separate "
+    "abscess elsewhere, its site documented.",
+    source=(
+        "NCCI Policy Manual for Medicare Services (revision effective 2025-01-01) ch. III §D "
+        "(Incision and Drainage) and ch. I (a less extensive procedure on the same lesion is "
+        "included in the more extensive one); CPT 2025 Professional Edition, 10060/10061 and "
+        "11400-11646; LCD L33909 billing article A57783 (I&D is for an abscess; the diagnosis "
+        "must be the abscess)."
+    ),
+    amount="2025 national non-facility fee x units of the I&D line (its charge when the code "
+    "has no fee).",
+    limits="""
+Sites compare as text (case and spaces ignored). Without sites the shared diagnosis category
+stands in for 'the same cyst', which can join two cysts of one patient: review. At most 20
+partner rows are listed.
+""",
+)
+def exc_009(ctx: Context) -> pl.LazyFrame:
+    idd = ctx.lines.filter(
+        pl.col("cpt").is_in(list(ID_CODES)) & (pl.col("payer_class") != "self_pay")
+    ).filter(~_distinct_or_anatomic(ctx))
+    exc = ctx.lines.filter(is_excision()).filter(~_distinct_or_anatomic(ctx))
+    idd = idd.join(exc.select(DAY_ID), on=DAY_ID, how="semi")
+    p = site_partners(idd, exc)
+    # without a site: a shared diagnosis category with an excision of the day
+    cats = (
+        exc.select(DAY_ID, "_row", "cpt", pl.col("dx").list.eval(pl.element().str.slice(0, 3)))
+        .explode("dx")
+        .filter(pl.col("dx").is_not_null())
+        .unique([DAY_ID, "dx", "_row"])
+        .sort("_row")
+        .group_by(DAY_ID, "dx")
+        .agg(pl.col("_row").head(PARTNER_ROWS).alias("c_rows"), pl.col("cpt").unique())
+    )
+    shared = (
+        idd.select("_file", "_row", DAY_ID, pl.col("dx").list.eval(pl.element().str.slice(0, 3)))
+        .explode("dx")
+        .filter(pl.col("dx").is_not_null())
+        .join(cats, on=[DAY_ID, "dx"], how="inner")
+        .group_by("_file", "_row")
+        .agg(
+            pl.col("c_rows").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            pl.col("cpt")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort()
+            .alias("c_cpts"),
+            pl.col("dx").unique().sort().alias("cat"),
+        )
+    )
+    same = pl.col("same_rows").list.len() > 0
+    unk = (pl.col("unk_rows").list.len() > 0) & (pl.col("c_rows").list.len() > 0)
+    j = (
+        idd.join(p, on=["_file", "_row"], how="inner")
+        .join(shared, on=["_file", "_row"], how="left")
+        .with_columns(
+            pl.col("c_rows").fill_null(pl.lit([], pl.List(pl.Int64))),
+            # rows that are both without a site (or the I&D's is missing) and share a category
+            pl.col("unk_rows")
+            .list.set_intersection(pl.col("c_rows").fill_null(pl.lit([], pl.List(pl.Int64))))
+            .alias("unk_dx_rows"),
+        )
+        .filter(same | (pl.col("unk_dx_rows").list.len() > 0))
+    )
+    rows = pl.when(same).then(pl.col("same_rows")).otherwise(pl.col("unk_dx_rows"))
+    codes = (
+        pl.when(same)
+        .then(pl.col("same_cpts").list.join(" + "))
+        .otherwise(pl.col("c_cpts").list.join(" + "))
+    )
+    return emit(
+        j,
+        rows=pl.concat_list(pl.col("_row"), rows).list.unique().list.sort(),
+        codes=msg(pl.col("cpt"), " + ", codes),
+        message=msg(
+            "incision and drainage ",
+            pl.col("cpt"),
+            " billed with excision ",
+            codes,
+            pl.when(same)
+            .then(msg(" at the same site (", pl.col("site"), ")"))
+            .otherwise(
+                msg(
+                    " on the same day with a shared diagnosis (",
+                    pl.col("cat").list.join(" "),
+                    ") and no site to tell the lesions apart",
+                )
+            ),
+            ": draining the cyst that is then excised is part of the excision",
+        ),
+        suggestion=msg(
+            "remove ",
+            pl.col("cpt"),
+            " if it drained the lesion that was excised; for a separate abscess append XS (or "
+            "59) to ",
+            pl.col("cpt"),
+            " and document its site",
+        ),
+        amount=pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")),
+        severity=pl.when(same).then(pl.lit("compliance")).otherwise(pl.lit("review")),
     )

@@ -32,8 +32,8 @@ def _valid_on_dos() -> pl.Expr:
 
 
 def _line_amount() -> pl.Expr:
-    """The line's charge, or the 2025 national fee x units when the export has no charge."""
-    return pl.coalesce(pl.col("charge"), pl.col("fee") * pl.col("units"))
+    """2025 national non-facility fee x units; the line's charge when the code has no fee."""
+    return pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge"))
 
 
 def _lookup(col: str, mapping: dict[str, str]) -> pl.Expr:
@@ -43,8 +43,8 @@ def _lookup(col: str, mapping: dict[str, str]) -> pl.Expr:
 
 # ---- GEN-001 ----------------------------------------------------------------------------
 
-# What to bill instead of a code that did not exist on the date of service (our words,
-# from derm_rules.md GEN-001 and section 7). Codes not listed get a generic suggestion.
+# What to bill instead of a code that did not exist on the date of service (dermaudit's
+# wording of the CMS PFS file changes by year). Codes not listed get a generic suggestion.
 REPLACED_BY: dict[str, str] = {
     "11100": "bill the 2019+ technique codes: 11102 (tangential), 11104 (punch) or 11106 "
     "(incisional) for the first biopsy",
@@ -74,6 +74,8 @@ REPLACED_BY: dict[str, str] = {
     money=Money.EITHER,
     title="Code not valid on the date of service",
     level="line",
+    out_of_scope="Codes missing from rulesets/codes.csv or without validity dates (assumed "
+    "valid); codes whose meaning changed without a new number (17110/17111 in 2007).",
     flags="""
 A CPT/HCPCS line whose date of service falls outside the code's validity window in
 rulesets/codes.csv (valid_from / valid_to): e.g. 11100/11101 on or after 2019-01-01,
@@ -89,13 +91,16 @@ charges must use the 2018 code set.
     example="11100 (old skin biopsy code) on 2019-03-04; 11104 on 2018-11-20; 99201 on 2021-02-01.",
     compliant=("11104 (punch biopsy) on 2019-03-04; 11100 on 2018-11-20; 99202 on 2021-02-01."),
     source=(
-        "CMS National Physician Fee Schedule Relative Value Files 2019-2025 (code present/absent "
-        "by year: 11100/11101 absent and 11102-11107 present from 2019, 99201 absent from 2021, "
-        "99241 absent from 2023, G2212/99417 present from 2021); AAD 2018 and First Coast 2024 "
-        "on the 2019-01-01 biopsy switch; derm_rules.md GEN-001 and section 7."
+        "CMS PFS Relative Value Files CY2019-CY2025 (code present or absent by year: "
+        "11100/11101 absent and 11102-11107 present from 2019, 99201 absent from 2021, 99241 "
+        "absent from 2023, G2212/99417 present from 2021); CPT 2019, 2021 and 2023 code-set "
+        "changes; HIPAA code-set standard 45 CFR 162.1002; secondary: AAD 2018 and First "
+        "Coast 2024 on the 2019-01-01 biopsy switch."
     ),
-    amount="The line's charge (or the 2025 national fee x units when the export has no charge): "
-    "the line is unpaid until re-coded.",
+    amount=(
+        "2025 national non-facility fee x units of the line (its charge when the code has no "
+        "fee): the line is unpaid until re-coded."
+    ),
     limits="""
 Only codes listed in rulesets/codes.csv with a validity date are judged; codes missing from the
 table (or with blank dates) are assumed valid - import the yearly CMS PFS/HCPCS files for full
@@ -166,6 +171,13 @@ FIRST_UNIT_PRIMARY: dict[str, str] = {
     confidence=Confidence.S,
     money=Money.EITHER,
     title="Add-on code without an eligible primary on the same day",
+    severities={
+        Severity.REVIEW: "the add-on/primary pairing is tagged U in addon_primaries.csv (not "
+        "confirmed in the CMS AOC file)",
+    },
+    out_of_scope="Primaries billed by another rendering provider the same day; add-ons whose "
+    "pairing a named rule reports (biopsy, Mohs, 17003, G2211/G2212); add-ons invalid on the "
+    "date (GEN-001).",
     flags="""
 An add-on code (rulesets/addon_primaries.csv) billed for a patient on a day when the same
 rendering provider billed none of its eligible primary codes: e.g. 11103/11105/11107 without
@@ -185,9 +197,11 @@ an orphan add-on; if a payer paid one anyway, the practice holds an overpayment.
     example="11103 x2 (tangential biopsies) on a day with no 11102/11104/11106.",
     compliant="11102 x1 + 11103 x1 for two tangential biopsies (the first one is the primary).",
     source=(
-        "CMS NCCI add-on code edits (AOC concept; add-ons carry global 'ZZZ' in the CMS PFS RVU "
-        "file); CPT parenthetical instructions via AAD 2019, First Coast and AAPC (biopsy, "
-        "17003); CY2021 PFS final rule for G2212; derm_rules.md GEN-002."
+        "CMS NCCI add-on code (AOC) edit file (type 1/2/3 primary lists; import it with "
+        "'dermaudit refdata import'); add-ons carry global 'ZZZ' in the CMS PFS Relative "
+        "Value File; CPT 2025 Professional Edition parenthetical instructions (biopsy "
+        "add-ons, 17003, Mohs add-ons); CY2021 PFS final rule (G2212 with 99205/99215); "
+        "secondary: AAD 2019, First Coast, AAPC."
     ),
     amount="2025 national non-facility fee x units of the orphan add-on (the line that is denied "
     "or was paid without its primary); the export's charge when the code has no fee.",
@@ -313,7 +327,7 @@ def gen_002(ctx: Context) -> pl.LazyFrame:
 # ---- GEN-003 ----------------------------------------------------------------------------
 
 # Codes whose unit cap a named rule reports: GEN-003 leaves them alone.
-# Each of these rules checks "units > 1" (or the cap) for its codes, per derm_rules.md.
+# Each of these rules checks "units > 1" (or the cap) for its codes.
 CAP_OWNED_BY: dict[str, str] = {
     "17000": "DEST-002",
     "17003": "DEST-002",
@@ -334,7 +348,7 @@ CAP_OWNED_FAMILIES: dict[str, str] = {
     "repair_intermediate": "RPR-001",
     "repair_complex": "RPR-001",
 }
-# What to bill instead of the extra units (our words, from derm_rules.md GEN-003).
+# What to bill instead of the extra units (dermaudit's wording of the CPT code structure).
 CAP_FIX: dict[str, str] = {
     "11055": "bill one paring code for the session by lesion count: 11055 (1), 11056 (2-4) or "
     "11057 (more than 4)",
@@ -359,6 +373,12 @@ CAP_FIX: dict[str, str] = {
     confidence=Confidence.S,
     money=Money.OVER,
     title="Units above the code's unit cap",
+    severities={
+        Severity.REVIEW: "the cap is tagged U in unit_caps*.csv (descriptor logic, not the CMS "
+        "MUE table) - every cap shipped with dermaudit",
+    },
+    out_of_scope="Codes whose caps a named rule reports (CAP_OWNED_BY); repair codes (RPR-001); "
+    "MUE adjudication indicators unless the CMS MUE table is imported.",
     flags="""
 A code billed with more units than its cap in rulesets/unit_caps.csv (and extension files such
 as unit_caps_general.csv, or an imported CMS MUE table). Caps with per = day, or MUE
@@ -380,10 +400,10 @@ counts every lesion, nail or square centimetre of the session) are an overpaymen
     example="11721 x2 (nail debridement, 6 or more nails) on one day.",
     compliant="11721 x1 for the session, however many nails beyond five were debrided.",
     source=(
-        "CMS NCCI Medically Unlikely Edits concept and MAI definitions (Noridian JF 'Medically "
-        "Unlikely Edits'; First Coast MUE article: MAI 2 cannot be overridden); CPT per-session "
-        "code structure as paraphrased in derm_rules.md sections 2 and GEN-003; caps per "
-        "rulesets/unit_caps*.csv."
+        "CMS NCCI Medically Unlikely Edits, practitioner services table and MUE adjudication "
+        "indicators (import it with 'dermaudit refdata import'); CPT 2025 Professional "
+        "Edition per-session code structure (11055-11057, 11720/11721, 11200, 11900/11901); "
+        "secondary: Noridian JF and First Coast MUE articles (MAI definitions)."
     ),
     amount="Units above the cap x the 2025 national non-facility fee (the export's charge per "
     "unit when the code has no fee).",
@@ -555,6 +575,14 @@ def _status_on_dos() -> pl.Expr:
     title="Medicare fee-schedule status: code not payable as billed",
     requires=("payer",),
     payers=("medicare_ffs", "medicare_advantage"),
+    severities={
+        Severity.REVIEW: "the status is R, N, X or C, the payer is Medicare Advantage, or the "
+        "code's status is tagged U",
+        Severity.INFO: "the status is B (bundled): the line is fine for tracking but Medicare "
+        "pays $0",
+    },
+    out_of_scope="Cosmetic-prone codes (COS-002), 99417 to Medicare (EM-012), G2211 before 2024 "
+    "(EM-013); commercial payers' own fee schedules.",
     flags="""
 A line billed to Medicare FFS or a Medicare Advantage plan whose Physician Fee Schedule status
 (rulesets/codes.csv, CY2022 file, adjusted by date for G2211) says it is not payable as billed:
@@ -579,14 +607,16 @@ pricing documentation before they pay.
         "routine-foot-care class-finding modifier or with GA when an ABN was signed."
     ),
     source=(
-        "CMS National Physician Fee Schedule Relative Value File CY2022 status indicators and "
-        "their definitions (as reproduced in andrewallenbruce/northstar R/reference.R); G2211 "
-        "status B/0 RVU in CY2021-2023 and payable from 2024 (CMS RVU files); derm_rules.md "
-        "GEN-004."
+        "CMS PFS Relative Value File CY2022 January status indicators (A, B, C, I, N, R, T, "
+        "X) and their definitions in the file's record layout; CMS PFS Relative Value Files "
+        "CY2021-CY2025 for G2211 (status B with no RVUs 2021-2023, payable from 2024); "
+        "Medicare Benefit Policy Manual, Pub. 100-02, ch. 15, §290 (routine foot care, Q7-Q9 "
+        "class findings)."
     ),
     amount="""
-Status I, R, N, X, C: the line's charge (or 2025 national fee x units). Status B: the line's
-charge, which Medicare will not pay (expected $0).
+Status I, R, N, X, C: 2025 national non-facility fee x units (the line's charge when the code
+has no fee). Status B: the line's charge, which Medicare will not pay (expected $0; money
+direction none).
 """,
     limits="""
 Statuses are the CY2022 values (G2211 adjusted by date); re-check yearly against the current
@@ -694,6 +724,8 @@ def gen_004(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Exact duplicate charge lines",
     level="line",
+    out_of_scope="Lines that differ in modifiers, units or site; repeated services billed "
+    "with 76/77 or XE; duplicates across claims on different days.",
     flags="""
 Two or more lines with the same patient, date of service, rendering provider, code, modifiers
 and units, none carrying 76/77/59/XE/XS/XP/XU, and no different anatomic site. Add-on codes
@@ -708,8 +740,15 @@ correction before the claim goes out.
         "One line; if there really were two lesions, a distinct-procedure modifier (XS or 59) "
         "or anatomic modifiers on the second line, with the site documented."
     ),
-    source="Standard claim-editing practice (duplicate-line edit); CARC 18 'exact duplicate'.",
-    amount="The charge of every copy after the first (or the 2025 national fee x units).",
+    source=(
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 1, §120 (detection of duplicate "
+        "claims); X12 claim adjustment reason code 18 (exact duplicate claim/service); CPT "
+        "2025 Professional Edition appendix A (modifiers 76, 77, 59, XS)."
+    ),
+    amount=(
+        "2025 national non-facility fee x units of every copy after the first (its charge "
+        "when the code has no fee)."
+    ),
     limits="Confidence U: a duplicate can be two real lesions coded without a modifier.",
 )
 def gen_005(ctx: Context) -> pl.LazyFrame:
@@ -734,7 +773,7 @@ def gen_005(ctx: Context) -> pl.LazyFrame:
             pl.col("claim_id").first(),
             pl.col("payer_class").first(),
             pl.col("_row").sort().alias("dup_rows"),
-            pl.coalesce(pl.col("charge"), pl.col("fee") * pl.col("units")).alias("amt"),
+            pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")).alias("amt"),
             pl.len().alias("n"),
             pl.col("dx").list.sort().list.join(" ").n_unique().alias("n_dx"),
             pl.col("family").first(),

@@ -16,13 +16,15 @@ import polars as pl
 
 from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, rule
+from .base import Context, dx_related, emit, msg, rule
 from .em import NOT_SELF_PAY, em_type, is_procedure, line_amount, same_file_rows
 
 CMS_GLOBAL = (
-    "CMS global surgery rules: global-days definitions of the PFS RVU file (000/010/090/ZZZ/XXX, "
-    "as reproduced in northstar reference.R) and Medicare Claims Processing Manual Pub. 100-04 "
-    "ch. 12 §40"
+    "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §40.1 (components of the global "
+    "surgical package; services not included: visits unrelated to the diagnosis of the "
+    "surgery, treatment of the underlying condition) and §40.2.A (billing requirements: "
+    "modifiers 24, 58, 78, 79); global days 000/010/090/ZZZ/XXX as defined in the record layout "
+    "of the CMS PFS Relative Value File"
 )
 
 
@@ -92,6 +94,10 @@ def _in_global(ctx: Context, left: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("_file").first().alias("g_file"),
             pl.col("_row").filter(pl.col("_file") == pl.col("_file").first()).alias("g_rows"),
             pl.col("cpt").unique(maintain_order=True).str.join(" ").alias("g_codes"),
+            pl.col("dx")
+            .explode(keep_nulls=False, empty_as_null=False)
+            .unique(maintain_order=True)
+            .alias("g_dx"),
         )
         .rename({DAY_ID: "g_id", "global_days": "g_global"})
     )
@@ -127,46 +133,108 @@ def _in_global_message(missing: str) -> pl.Expr:
     money=Money.OVER,
     level="history",
     title="Office E/M inside a post-operative period without modifier 24",
+    severities={
+        Severity.DENIAL: "the visit's diagnoses share no ICD-10-CM category with the surgery's: "
+        "an unrelated visit is payable, but only with 24 (without it, a denial and revenue left "
+        "uncollected - money under)",
+    },
+    out_of_scope="Visits by other providers of the group; visits with 24 or 57 (MOD-006 "
+    "checks 24 against the diagnoses); 99024 lines; the day of the procedure (EM-001/EM-005); "
+    "self-pay lines.",
     flags="""
 An office E/M (99202-99215) by the same rendering provider for the same patient on days 1-10
 after a procedure with a 010 global period, or days 1-90 after a 090 procedure, without
-modifier 24 (or 57). 99024 (the no-charge post-op visit code) is never flagged.
+modifier 24 (or 57). The visit's diagnoses are compared with the surgery's by ICD-10-CM
+category:
+  * same category (or a diagnosis missing on either side): the visit is post-operative care
+    included in the global package - billing it is overbilling (compliance, money over);
+  * no shared category: the visit treated an unrelated problem, which is payable only with
+    modifier 24 - without it the claim is denied (denial, money under).
+99024 (the no-charge post-op visit code) is never flagged.
 """,
     why="""
-Follow-up visits during the global period are paid as part of the surgery. A paid E/M in
-that window is an overpayment unless it was for an unrelated problem and carries 24; related
-follow-up is reported with 99024 at no charge. Note that 17000-17004, 17110/17111, benign and
-malignant excisions, intermediate/complex repairs and 11200 all have 10-day global periods.
+Follow-up visits related to the surgery during the global period are paid as part of the
+surgery; visits unrelated to the diagnosis for which the surgery was performed are not part of
+the package and are billed with modifier 24. A related visit billed as a paid E/M is an
+overpayment; an unrelated visit billed without 24 is denied. Note that 17000-17004,
+17110/17111, benign and malignant excisions, intermediate/complex repairs and 11200 all have
+10-day global periods.
 """,
-    example="11602 on 2025-03-04, then 99213 on 2025-03-10 (day 6), same provider, no modifier.",
+    example="11602 (C44.519) on 2025-03-04, then 99213 (C44.519) on 2025-03-10 (day 6); or "
+    "99213 (L40.0, psoriasis) on day 6 without 24.",
     compliant=(
-        "99024 for the wound check on 2025-03-10; 99213-24 if that visit treated an unrelated "
-        "problem."
+        "99024 for the wound check on 2025-03-10; 99213-24 for the psoriasis visit (an unrelated "
+        "problem, documented)."
     ),
-    source=CMS_GLOBAL + "; derm_rules.md GLOB-001/GLOB-003 (99024 status B).",
-    amount="2025 national fee of the E/M code (paid inside the global package).",
+    source=CMS_GLOBAL + "; CMS PFS Relative Value File status B for 99024 (post-operative visit).",
+    amount="2025 national non-facility fee of the E/M code: paid inside the global package "
+    "(related, over) or denied without 24 (unrelated, under).",
     limits="""
 Medicare treats physicians of the same group and specialty as one for the global package;
-only the same rendering provider is checked here (the export rarely carries specialty), so
-visits by a colleague are not flagged. Global days come from rulesets/codes.csv. Self-pay
-lines are skipped. The look-back spans every file of the scan.
+only the same rendering provider is checked here, so visits by a colleague are not flagged.
+Diagnoses are compared by ICD-10-CM category: a complication coded in another category (e.g.
+a wound infection, L08/T81) looks unrelated, and such visits are in fact part of the package
+unless they need a return to the operating room - review those. Global days come from
+rulesets/codes.csv. Self-pay lines are skipped. The look-back spans every file of the scan.
 """,
 )
 def glob_001(ctx: Context) -> pl.LazyFrame:
     em = ctx.lines.filter(pl.col("is_em") & ~pl.col("m24") & ~pl.col("m57") & NOT_SELF_PAY)
-    j = _in_global(ctx, em)
+    j = _in_global(ctx, em).with_columns(dx_related("dx", "g_dx").alias("rel"))
+    unrelated = (pl.col("rel") == False).fill_null(False)  # noqa: E712 (null = unknown)
+    related = pl.col("rel").fill_null(False)
     return emit(
         j,
         rows=same_file_rows("g_file", "g_rows"),
         codes=msg(pl.col("cpt"), " after ", pl.col("g_codes")),
-        message=_in_global_message("modifier 24"),
-        suggestion=msg(
-            "bill 99024 (no charge) instead of ",
-            pl.col("cpt"),
-            " if the visit was post-operative follow-up; append 24 only if it treated an "
-            "unrelated problem (documented)",
+        message=msg(
+            _in_global_message("modifier 24"),
+            pl.when(unrelated)
+            .then(
+                msg(
+                    "; its diagnoses (",
+                    pl.col("dx").list.join(" "),
+                    ") are unrelated to the surgery's (",
+                    pl.col("g_dx").list.join(" "),
+                    "), so it is payable only with 24",
+                )
+            )
+            .when(related)
+            .then(
+                msg(
+                    "; it treats the surgery's condition (",
+                    pl.col("dx").list.join(" "),
+                    "), so it is part of the global package",
+                )
+            ),
+        ),
+        suggestion=pl.when(unrelated)
+        .then(
+            msg(
+                "append 24 to ",
+                pl.col("cpt"),
+                " (unrelated problem, documented in the note) so it is paid",
+            )
+        )
+        .when(related)
+        .then(
+            msg(
+                "do not bill ",
+                pl.col("cpt"),
+                "; report the post-operative visit as 99024 (no charge)",
+            )
+        )
+        .otherwise(
+            msg(
+                "bill 99024 (no charge) instead of ",
+                pl.col("cpt"),
+                " if the visit was post-operative follow-up; append 24 only if it treated an "
+                "unrelated problem (documented)",
+            )
         ),
         amount=pl.col("fee"),
+        severity=pl.when(unrelated).then(pl.lit("denial")).otherwise(pl.lit("compliance")),
+        money=pl.when(unrelated).then(pl.lit("under")).otherwise(pl.lit("over")),
     )
 
 
@@ -177,6 +245,8 @@ def glob_001(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     level="history",
     title="Procedure inside a post-operative period without 58, 78 or 79",
+    out_of_scope="Procedures by other providers of the group; add-on and E/M codes; which of "
+    "58/78/79 fits (the suggestion names all three); self-pay lines.",
     flags="""
 A procedure (000/010/090 global, not an add-on or E/M) by the same rendering provider for the
 same patient on days 1-10 after a 010 procedure or days 1-90 after a 090 procedure, without
@@ -190,7 +260,7 @@ procedure (e.g. a new lesion).
 """,
     example="11602 on 2025-03-04, then 17000 on 2025-03-12 (day 8) for a new AK, no modifier.",
     compliant="17000-79 on 2025-03-12 (unrelated lesion); 11602-58 for a planned re-excision.",
-    source=CMS_GLOBAL + "; CPT modifiers 58/78/79 (derm_rules.md §4, U on payer-specific use).",
+    source=CMS_GLOBAL + "; CPT 2025 Professional Edition appendix A (modifiers 58, 78, 79).",
     amount=(
         "2025 national fee x units of the procedure line (the charge when the code has no fee): "
         "the line at risk of denial."

@@ -13,7 +13,9 @@ import polars as pl
 from ..features import DAY_ID
 from ..model import Confidence, Money, Severity
 from .base import (
+    PARTNER_ROWS,
     Context,
+    dx_related,
     emit,
     has_dx,
     line_field,
@@ -23,6 +25,7 @@ from .base import (
     provider_stats,
     rule,
 )
+from .mohs import frozen_section_exception
 from .em import (
     NOT_SELF_PAY,
     PROC_GLOBALS,
@@ -33,8 +36,15 @@ from .em import (
 )
 
 CR_8863 = (
-    "CMS CR 8863 / Transmittal 1422 / MLN MM8863 (X{EPSU} modifiers, effective 2015-01-01), as "
-    "summarized by AAPC, AAFP, ACOG and HMSA"
+    "CMS Change Request 8863, Transmittal 1422 (Pub. 100-20), MLN Matters MM8863 (X{EPSU} "
+    "modifiers, effective 2015-01-01: subsets of 59, not reported with it); NCCI Policy Manual "
+    "for Medicare Services ch. I (modifiers and modifier indicators); secondary: AAPC, AAFP, "
+    "HMSA summaries"
+)
+CPT_APPX_A = (
+    "CPT 2025 Professional Edition, appendix A (modifier 25 for E/M only; 59 not for E/M); "
+    "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §30.6.6.B (modifier 25); "
+    "secondary: HMSA"
 )
 X_MODS = ["XE", "XS", "XP", "XU"]
 X_DEFAULT_FROM = date(2015, 1, 1)
@@ -82,6 +92,8 @@ def _too_early(ctx: Context, mods: list[str]) -> pl.Expr:
     money=Money.EITHER,
     level="line",
     title="59 together with an X{EPSU} modifier, or an X modifier before 2015",
+    out_of_scope="Whether the distinct service was justified (BX-003, MOD-003); payers that "
+    "do not accept X{EPSU} modifiers at all.",
     flags="""
 A line carrying modifier 59 and one of XE/XS/XP/XU at the same time; or an X{EPSU} modifier
 on a date of service before it existed (2015-01-01, rulesets/modifiers.csv).
@@ -152,6 +164,7 @@ def mod_001(ctx: Context) -> pl.LazyFrame:
     money=Money.EITHER,
     level="line",
     title="59/X{EPSU} on an E/M code, or 25 on a non-E/M code",
+    out_of_scope="E/M lines lacking 25 (EM-001); modifiers other than 25, 59 and X{EPSU}.",
     flags="""
 A distinct-procedure modifier (59, XE, XS, XP, XU) on an E/M-type code (office, consult and
 other E/M families in codes.csv, or any code 99202-99499), or modifier 25 on a code that is
@@ -164,7 +177,7 @@ the line rejected, or leave the E/M without the modifier it needs (EM-001).
 """,
     example="99213-59 + 17000; or 99213 + 17000-25.",
     compliant="99213-25 + 17000.",
-    source="CPT modifier definitions (appendix A) as summarized by HMSA; " + CR_8863 + ".",
+    source=CPT_APPX_A + "; " + CR_8863 + ".",
     amount=(
         "2025 national fee x units of the line carrying the misplaced modifier (the charge when "
         "the code has no fee)."
@@ -250,6 +263,13 @@ def mod_002(ctx: Context) -> pl.LazyFrame:
     level="day",
     title="XS/59 'separate site' on a line whose site equals the other procedure's",
     requires=("site",),
+    severities={
+        Severity.REVIEW: "the modifier line or a partner has no diagnosis, so a different "
+        "lesion cannot be ruled out by the diagnoses",
+    },
+    out_of_scope="Days whose other procedures are at different sites; the pre-Mohs diagnostic "
+    "biopsy with a frozen section and no prior biopsy (MOHS-004's exception); modifiers other "
+    "than 59 and XS; sites recorded only on some lines.",
     flags="""
 A line with XS or 59 and a recorded site when every other procedure (000/010/090 global) of
 the same patient, provider and day that has a site records the same site text, and nothing
@@ -283,73 +303,122 @@ def mod_003(ctx: Context) -> pl.LazyFrame:
     anat = ctx.ref.modifiers_of("anatomic")
     xs_ok = ~_too_early(ctx, ["XS"])
     sited = NOT_SELF_PAY & pl.col("site").is_not_null()
+    site_k = pl.col("site").str.strip_chars()
 
-    def site_k_of(col: str) -> pl.Expr:
-        return pl.col(col).str.strip_chars()
+    def anat_text(col: str = "mods") -> pl.Expr:
+        a = pl.col(col).list.eval(pl.element().filter(pl.element().is_in(anat)))
+        return pl.when(a.list.len() == 0).then(pl.lit("")).otherwise(a.list.sort().list.join(","))
 
-    def anat_of(col: str) -> pl.Expr:
-        return pl.col(col).list.eval(pl.element().filter(pl.element().is_in(anat))).list.sort()
+    def dx_sig(col: str = "dx") -> pl.Expr:
+        return pl.col(col).list.sort().list.join("|")
 
-    site_k = site_k_of("site")
-    site_anat = [site_k.alias("site_k"), anat_of("mods").alias("anat")]
-    # the lines with 59 or XS: the cheap flag ``m_distinct`` first, the list checks on those
+    # the lines with 59 or XS: the cheap flag ``m_distinct`` first, the list checks on those;
+    # the pre-Mohs diagnostic biopsy with its frozen section (MOHS-004's exception) is left out
     mod_lines = (
         ctx.lines.filter(sited & pl.col("m_distinct"))
         .with_columns((~em_type() & (pl.col("m59") | (_has("XS") & xs_ok))).alias("is_mod"))
         .filter(pl.col("is_mod"))
+        .join(frozen_section_exception(ctx), on=["_file", "_row"], how="anti")
+        .with_columns(
+            site_k.alias("site_k"),
+            anat_text().alias("anat"),
+            dx_sig().alias("sig"),
+            is_procedure().alias("m_proc"),
+        )
     )
     # Their partners: the other procedures with a site on those days. A finding needs every
-    # partner at the modifier line's own site, so all the day's sited procedures (the modifier
-    # line too, if it is one) share one site: only such days are kept.
+    # partner at the modifier line's own site, so all the day's sited procedures share one
+    # site: only such days are kept. Partners are grouped by (anatomic modifiers, diagnosis
+    # list), so each modifier line meets a few groups, never every line of a large day.
     others = (
         ctx.lines.filter(sited & is_procedure())
         .join(mod_lines.select(DAY_ID), on=DAY_ID, how="semi")
         .with_columns(em_type().alias("em_t"))
         .filter(~pl.col("em_t"))
         .filter(site_k.n_unique().over(DAY_ID) == 1)
-        .select(
-            DAY_ID,
-            pl.col("_file").alias("o_file"),
-            pl.col("_row").alias("o_row"),
-            pl.col("cpt").alias("o_cpt"),
-            pl.col("site").alias("o_site"),
-            pl.col("mods").alias("o_mods"),
-            pl.col("dx").alias("o_dx"),
-        )
+        .with_columns(site_k.alias("o_site"), anat_text().alias("o_anat"), dx_sig().alias("o_sig"))
     )
-    # site and anatomic modifiers compared on the pairs only (the list sort costs per row)
+    gkey = [DAY_ID, "o_site", "o_anat", "o_sig"]
+    groups = others.group_by(gkey).agg(
+        pl.len().alias("o_n"),
+        pl.col("dx").first().alias("o_dx"),
+    )
+    # the codes of each group with their line counts (the modifier line's own code is left
+    # out when it is its only line in the group)
+    group_codes = others.group_by(*gkey, pl.col("cpt").alias("o_cpt")).agg(
+        pl.len().alias("o_cpt_n")
+    )
+    # the groups' rows per file (finding rows are per file), at most PARTNER_ROWS + 1 each
+    group_rows = (
+        others.sort("_file", "_row")
+        .group_by(*gkey, "_file")
+        .agg(pl.col("_row").head(PARTNER_ROWS + 1).alias("o_rows_all"))
+    )
     pairs = (
-        mod_lines.select("_file", "_row", DAY_ID, "site", "mods", "dx")
-        .join(others, on=DAY_ID, how="inner")
-        .filter(~((pl.col("o_file") == pl.col("_file")) & (pl.col("o_row") == pl.col("_row"))))
-        .with_columns(
-            *site_anat,
-            site_k_of("o_site").alias("o_site"),
-            anat_of("o_mods").alias("o_anat"),
+        mod_lines.select(
+            "_file",
+            "_row",
+            DAY_ID,
+            "site_k",
+            "anat",
+            "sig",
+            "dx",
+            "m_proc",
+            pl.col("cpt").alias("cpt_m"),
         )
+        .join(groups, on=DAY_ID, how="inner")
+        .join(group_rows, on=[*gkey, "_file"], how="left")
+        # the modifier line is one of its own partners' group when it is a sited procedure
+        # with the group's site, anatomic modifiers and diagnoses: leave it out
+        .with_columns(
+            (
+                pl.col("m_proc")
+                & (pl.col("o_site") == pl.col("site_k"))
+                & (pl.col("o_anat") == pl.col("anat"))
+                & (pl.col("o_sig") == pl.col("sig"))
+            ).alias("self_in")
+        )
+        .with_columns(
+            (pl.col("o_n").cast(pl.Int64) - pl.col("self_in").cast(pl.Int64)).alias("o_eff"),
+            pl.col("o_rows_all").fill_null(pl.lit([], pl.List(pl.Int64))),
+        )
+        .filter(pl.col("o_eff") > 0)
+    )
+    codes_of = (
+        pairs.select("_file", "_row", *gkey, "self_in", "cpt_m")
+        .join(group_codes, on=gkey, how="inner")
+        .filter(
+            (pl.col("o_cpt_n") - (pl.col("self_in") & (pl.col("o_cpt") == pl.col("cpt_m")))) > 0
+        )
+        .group_by("_file", "_row")
+        .agg(pl.col("o_cpt").unique().sort().str.join(" ").alias("o_codes"))
     )
     anat_differs = (
-        (pl.col("anat").list.len() > 0)
-        & (pl.col("o_anat").list.len() > 0)
-        & (pl.col("anat").list.join(",") != pl.col("o_anat").list.join(","))
+        (pl.col("anat") != "") & (pl.col("o_anat") != "") & (pl.col("anat") != pl.col("o_anat"))
     )
     both_dx = (pl.col("dx").list.len() > 0) & (pl.col("o_dx").list.len() > 0)
     dx_disjoint = both_dx & (pl.col("dx").list.set_intersection(pl.col("o_dx")).list.len() == 0)
     same = (pl.col("o_site") == pl.col("site_k")) & ~anat_differs & ~dx_disjoint
     grouped = (
         pairs.with_columns(same.alias("same"), both_dx.alias("both_dx"))
-        .sort("_file", "_row", "o_file", "o_row")
-        .group_by("_file", "_row", maintain_order=True)
+        .group_by("_file", "_row")
         .agg(
             pl.col("same").all().alias("all_same"),
             pl.col("both_dx").all().alias("all_dx"),
-            pl.col("o_row").filter(pl.col("o_file") == pl.col("_file")).alias("o_rows"),
-            pl.col("o_cpt").unique(maintain_order=True).str.join(" ").alias("o_codes"),
+            pl.col("o_rows_all")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .alias("o_rows"),
         )
         .filter(pl.col("all_same"))
+        .with_columns(
+            pl.col("o_rows")
+            .list.set_difference(pl.concat_list(pl.col("_row")))
+            .list.sort()
+            .list.head(PARTNER_ROWS)
+        )
     )
-    hit = mod_lines.join(grouped, on=["_file", "_row"], how="inner").with_columns(
-        site_k.alias("site_k")
+    hit = mod_lines.join(grouped, on=["_file", "_row"], how="inner").join(
+        codes_of, on=["_file", "_row"], how="left"
     )
     dm = _mods_text(["59", "XS"])
     return emit(
@@ -398,6 +467,8 @@ def _mod_004_stats(ctx: Context) -> pl.LazyFrame:
     level="provider",
     title="Distinct-procedure modifier rate outlier (provider)",
     stats=_mod_004_stats,
+    out_of_scope="Whether any single 59/X{EPSU} line was justified (MOD-003 and BX-003 judge "
+    "lines); providers with fewer than 20 procedure lines.",
     flags="""
 A rendering provider whose share of procedure lines (global 000/010/090/ZZZ) carrying 59 or
 X{EPSU} is above mod59_share_review_threshold (rulesets/benchmarks.toml, 30% by default),
@@ -410,11 +481,14 @@ CMS calls 59 the most widely used HCPCS modifier and one associated with conside
 """,
     example="DrA: 59/XS on 18 of 40 procedure lines (45%).",
     compliant="59/X{EPSU} only where a different lesion, site or session is documented.",
-    source=CR_8863
-    + "; threshold rulesets/benchmarks.toml (dermaudit placeholder, no published benchmark).",
+    source=(
+        CR_8863 + "; MOD-004's 30% review trigger and 20-line minimum are dermaudit settings "
+        "(rulesets/benchmarks.toml, benchmarks_em.toml): no published dermatology benchmark "
+        "exists."
+    ),
     amount="None: a modifier rate is not an overpayment by itself (amount left empty).",
     limits="""
-The threshold is a placeholder (U): no published dermatology benchmark was found. Practices
+The threshold is a dermaudit setting (U): no published dermatology benchmark was found. Practices
 doing many multi-lesion sessions (biopsy plus destruction of other lesions) legitimately run
 higher. All payers counted together.
 """,
@@ -453,9 +527,9 @@ def mod_004(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
 
 # ---- MOD-005 --------------------------------------------------------------------------------
 
-# (modifier pair, severity, why) - GA+GZ from derm_rules.md MOD-005 (S); the other pairs are
-# logically contradictory (required vs voluntary ABN, excluded vs medical necessity) and one
-# vendor source says any GA/GY/GZ combination is denied (S weak) -> review.
+# (modifier pair, severity, why) - GA+GZ contradict each other by their CMS definitions (S);
+# the other pairs are logically contradictory (required vs voluntary ABN, excluded vs medical
+# necessity) and one vendor source says any GA/GY/GZ combination is denied (weak) -> review.
 _CONTRADICTIONS: list[tuple[str, str, str, str]] = [
     ("GA", "GZ", "denial", "GA (ABN on file) and GZ (no ABN) contradict each other"),
     (
@@ -489,6 +563,13 @@ _CONTRADICTIONS: list[tuple[str, str, str, str]] = [
     title="ABN/liability modifiers that contradict each other or the service (Medicare)",
     requires=("payer",),
     payers=("medicare_ffs",),
+    severities={
+        Severity.REVIEW: "the contradiction is GA+GY, GY+GZ, GX+GA or GX+GZ (logical, not "
+        "confirmed by a payer text), or GY sits on a benign removal whose diagnosis supports an "
+        "LCD indication",
+    },
+    out_of_scope="Payers other than Medicare FFS; whether an ABN was actually signed; "
+    "cosmetic services without GY (COS-002).",
     flags="""
 Medicare fee-for-service lines with GA and GZ together (denial); with GA+GY, GY+GZ, GX+GA or
 GX+GZ (review); or a benign-lesion removal (shave, benign excision, benign destruction, skin
@@ -508,14 +589,16 @@ denies a service that may be payable.
         "the LCD indication is documented."
     ),
     source=(
-        "Palmetto GBA 'How to Use Modifiers to Indicate the Status of an ABN'; Find-A-Code ABN "
-        "modifier guidelines; AAOMS 2010 on MM6563; CMS MM7228 (GZ auto-denial from "
-        "2011-07-01); rcmguide (GA/GY/GZ combinations, weak)."
+        "CMS MLN Matters MM6563 (GA, GX, GY, GZ definitions) and MM7228 (GZ lines denied "
+        "automatically from 2011-07-01); Medicare Claims Processing Manual, Pub. 100-04, ch. "
+        "30, §50 (Advance Beneficiary Notice); secondary: Palmetto GBA 'How to Use Modifiers "
+        "to Indicate the Status of an ABN', Find-A-Code, AAOMS 2010; weak: rcmguide (GA/GY/GZ"
+        " combinations)."
     ),
     amount="2025 national fee x units of the line (the charge when the code has no fee).",
     limits="""
-Only GA+GZ is tagged S in the reference; the other contradictions are logical (U) and only
-ask for a review. The symptom-diagnosis lists are candidate lists until the practice's MAC
+Only GA+GZ is confirmed by a payer text (S); the other contradictions are logical (U) and
+only ask for a review. The symptom-diagnosis lists are candidate lists until the practice's MAC
 article is loaded. Lines to payers other than Medicare FFS are skipped.
 """,
 )
@@ -591,89 +674,154 @@ def mod_005(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.U,
     money=Money.EITHER,
     level="history",
-    title="Global-period modifier without a global period to support it",
+    title="Global-period modifier without a global period, or against the diagnoses",
+    out_of_scope="Which of 58/78 fits a related procedure (a note review); surgeries before "
+    "the first date in the data (the first 90 days are not judged for missing globals); "
+    "procedures missing from codes.csv; self-pay lines.",
     flags="""
-Modifier 24 on a code that is not E/M-type, or 58/78/79 on an E/M-type code; modifier 24 on
-an E/M with no 010 procedure in the 10 days before it and no 090 procedure in the 90 days
-before it (same patient, any provider) in the scanned data; 58/78/79 on a procedure with no
-010/090 procedure for the patient in the same windows (the same day included). The history
-checks only run for dates at least 90 days after the first date of service in the data, so
-the whole look-back window is covered.
+A line with a global-period modifier (24, 58, 78, 79) that does not fit:
+  * 24 on a code that is not E/M-type, or 58/78/79 on an E/M-type code;
+  * 24 on an E/M with no 010 procedure in the 10 days before it and no 090 procedure in the
+    90 days before it (same patient, any provider) in the scanned data; 58/78/79 on a
+    procedure with no 010/090 procedure for the patient in the same windows (the same day
+    included). These history checks only run for dates at least 90 days after the first date
+    of service in the data, so the whole look-back window is covered;
+  * inside such a window, the diagnoses contradict the modifier (ICD-10-CM categories compared
+    with those of the surgery that opened the period): 24 (unrelated visit) or 79 (unrelated
+    procedure) with the surgery's diagnosis category - the visit or procedure is related and
+    24/79 are misused; 58 (staged or related procedure) with diagnoses that share no category
+    with the surgery's - an unrelated procedure takes 79.
 """,
     why="""
 24 (unrelated E/M in a post-op period) and 58/78/79 (staged, return to the procedure room,
-unrelated procedure in a post-op period) only make sense inside a global period. Used
-without one they suggest a modifier appended by habit or a missing surgery line; 78 also
-cuts the payment to the intra-operative portion.
+unrelated procedure in a post-op period) only make sense inside a global period, and each
+says whether the service is related to the surgery. Used without a global period they suggest
+a modifier appended by habit or a missing surgery line; used against the diagnoses they claim
+separate payment for related post-operative care (24, 79 - an overpayment) or mislabel an
+unrelated procedure (58 - 78 also cuts the payment).
 """,
-    example="99213-24 on 2025-06-10 with no procedure for the patient in the prior 90 days.",
+    example=(
+        "99213-24 on 2025-06-10 with no procedure for the patient in the prior 90 days; "
+        "99213-24 (C44.519) six days after 11602 (C44.519)."
+    ),
     compliant=(
-        "99213 without 24 when no post-operative period is running; 99213-24 on day 5 after 11602."
+        "99213 without 24 when no post-operative period is running; 99024 (no charge) for the "
+        "wound check after 11602; 99213-24 only for an unrelated problem (e.g. L40.0)."
     ),
     source=(
-        "CPT modifiers 24/58/78/79 (appendix A) and the CMS global surgery rules (Claims "
-        "Processing Manual Pub. 100-04 ch. 12 §40, not read verbatim); global days from "
-        "rulesets/codes.csv."
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §40.1 (services included in "
+        "and excluded from the global package: visits unrelated to the diagnosis of the "
+        "surgery) and §40.2.A (modifiers 24, 58, 78, 79 and the diagnosis an unrelated visit "
+        "must carry); CPT 2025 Professional Edition appendix A (modifiers 24, 58, 78, 79); "
+        "global days from the CMS PFS Relative Value File."
     ),
     amount=(
-        "2025 national fee x units of the line (the charge when the code has no fee): the line at"
-        " risk of rejection or mis-payment."
+        "2025 national non-facility fee x units of the line (the charge when the code has no "
+        "fee): the line at risk of rejection or mis-payment (for 24/79 against the diagnosis, "
+        "the payment for related care that the global package already covers)."
     ),
     limits="""
-Confidence U (payer-specific use). The surgery that opened the global period may have been
-done by a colleague in the group, which is why any provider's procedure counts; a surgery
-before the data's first date cannot be seen, which is why the first 90 days are not judged.
-Procedures missing from codes.csv are invisible.
+Confidence U (payer-specific use): review only. The surgery that opened the global period may
+have been done by a colleague in the group, which is why any provider's procedure counts; a
+surgery before the data's first date cannot be seen, which is why the first 90 days are not
+judged for a missing global period. Diagnoses are compared by ICD-10-CM category: a
+complication coded in another category looks unrelated. Procedures missing from codes.csv are
+invisible.
 """,
 )
 def mod_006(ctx: Context) -> pl.LazyFrame:
     # every finding is a line with 24, 58, 78 or 79 (flags ``m24``, ``m_global``)
     lines = ctx.lines.filter(NOT_SELF_PAY & (pl.col("m24") | pl.col("m_global"))).with_columns(
-        em_type().alias("em_t")
+        em_type().alias("em_t"),
+        _has("58").alias("m58"),
+        _has("79").alias("m79"),
     )
     is_em = pl.col("em_t")
     m24 = pl.col("m24")
     mg = pl.col("m_global")
     wrong_code = (m24 & ~is_em) | (mg & is_em)
     start = (ctx.first_dos or date(1900, 1, 1)) + timedelta(days=90)
+    cand = lines.filter(~wrong_code & ((m24 & is_em) | (mg & ~is_em))).with_columns(
+        pl.col("global_days").is_in(["010", "090"]).fill_null(False).alias("self_glob")
+    )
+    glob_lines = ctx.lines.filter(
+        NOT_SELF_PAY & pl.col("global_days").is_in(["010", "090"]).fill_null(False)
+    ).join(cand.select("patient_id").unique(), on="patient_id", how="semi")
+    # the surgery days of the candidates' patients: date, diagnoses and line count
+    gdays = glob_lines.group_by("patient_id", "dos").agg(
+        pl.col("dx")
+        .explode(keep_nulls=False, empty_as_null=False)
+        .unique(maintain_order=True)
+        .alias("g_dx"),
+        pl.len().alias("g_n"),
+        (pl.col("global_days") == "090").any().alias("g_090"),
+    )
 
-    cand = lines.filter(
-        ~wrong_code & ((m24 & is_em) | (mg & ~is_em)) & (pl.col("dos") >= start)
-    ).select("_file", "_row", "patient_id", "dos", m24.alias("is24"))
-    globals_ = (
-        ctx.lines.filter(
-            NOT_SELF_PAY & pl.col("global_days").is_in(["010", "090"]).fill_null(False)
+    def latest(days: int, only_090: bool) -> pl.LazyFrame:
+        """The latest surgery day strictly before each candidate, within ``days``."""
+        right = gdays.filter(pl.col("g_090")) if only_090 else gdays
+        tag = "090" if only_090 else "any"
+        return (
+            cand.select("_file", "_row", "patient_id", "dos")
+            .sort("dos")
+            .join_asof(
+                right.select(
+                    "patient_id",
+                    "dos",
+                    pl.col("dos").alias(f"d_{tag}"),
+                    pl.col("g_dx").alias(f"dx_{tag}"),
+                ).sort("dos"),
+                on="dos",
+                by="patient_id",
+                strategy="backward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
+            .filter((pl.col("dos") - pl.col(f"d_{tag}")).dt.total_days() <= days)
+            .select("_file", "_row", f"d_{tag}", f"dx_{tag}")
         )
-        .join(cand.select("patient_id"), on="patient_id", how="semi")
-        .select(
-            "patient_id",
-            pl.col("dos").alias("g_dos"),
-            pl.col("_file").alias("g_file"),
-            pl.col("_row").alias("g_row"),
-            pl.col("global_days").alias("g_days"),
+
+    # a 090 surgery within 90 days, else any 010/090 surgery within 10 days (the 010 window)
+    cov = (
+        cand.select("_file", "_row", "patient_id", "dos", "self_glob", "m24")
+        .join(latest(90, True), on=["_file", "_row"], how="left")
+        .join(latest(10, False), on=["_file", "_row"], how="left")
+        # the same day counts for 58/78/79 when another surgery line is on it
+        .join(
+            gdays.select("patient_id", "dos", pl.col("g_dx").alias("dx_same"), "g_n"),
+            on=["patient_id", "dos"],
+            how="left",
         )
+        .with_columns(
+            (
+                ~pl.col("m24")
+                & ((pl.col("g_n").fill_null(0) - pl.col("self_glob").cast(pl.Int64)) >= 1)
+            ).alias("same_day"),
+        )
+        .with_columns(
+            pl.coalesce(
+                pl.when(pl.col("same_day")).then(pl.col("dx_same")),
+                pl.col("dx_090"),
+                pl.col("dx_any"),
+            ).alias("g_dx"),
+            (
+                pl.col("same_day") | pl.col("d_090").is_not_null() | pl.col("d_any").is_not_null()
+            ).alias("covered"),
+        )
+        .select("_file", "_row", "covered", "g_dx")
     )
-    span = (pl.col("dos") - pl.col("g_dos")).dt.total_days()
-    limit = pl.when(pl.col("g_days") == "090").then(90).otherwise(10)
-    covered = (
-        cand.join(globals_, on="patient_id", how="inner")
-        .filter(
-            (span <= limit)
-            & pl.when(pl.col("is24")).then(span >= 1).otherwise(span >= 0)
-            & ~((pl.col("g_file") == pl.col("_file")) & (pl.col("g_row") == pl.col("_row")))
-        )
-        .select("_file", "_row")
-        .unique()
+    judged = lines.join(cov, on=["_file", "_row"], how="left").with_columns(
+        pl.col("covered").fill_null(False),
+        dx_related("dx", "g_dx").alias("rel"),
     )
-    no_global = cand.join(covered, on=["_file", "_row"], how="anti").select("_file", "_row")
-    hit = pl.concat(
-        [
-            lines.filter(wrong_code),
-            lines.join(no_global, on=["_file", "_row"], how="semi"),
-        ],
-        how="vertical",
-    ).unique(subset=["_file", "_row"], maintain_order=True)
+    related = pl.col("rel").fill_null(False)
+    unrelated = (pl.col("rel") == False).fill_null(False)  # noqa: E712 (null = unknown)
+    no_global = ~wrong_code & ~pl.col("covered") & (pl.col("dos") >= start)
+    misuse_rel = ~wrong_code & pl.col("covered") & (m24 | pl.col("m79")) & related
+    misuse_58 = ~wrong_code & pl.col("covered") & pl.col("m58") & ~pl.col("m79") & unrelated
+    hit = judged.filter(wrong_code | no_global | misuse_rel | misuse_58)
     gm = _mods_text(["24", "58", "78", "79"])
+    g_dx = pl.col("g_dx").list.join(" ")
     return emit(
         hit,
         rows=line_rows(),
@@ -682,6 +830,39 @@ def mod_006(ctx: Context) -> pl.LazyFrame:
         .then(msg(pl.col("cpt"), " carries 24, which applies only to E/M services"))
         .when(wrong_code)
         .then(msg(pl.col("cpt"), " (E/M) carries ", gm, ", which apply only to procedures"))
+        .when(misuse_rel & m24)
+        .then(
+            msg(
+                pl.col("cpt"),
+                "-24 claims a visit unrelated to the surgery, but its diagnoses (",
+                pl.col("dx").list.join(" "),
+                ") are the surgery's (",
+                g_dx,
+                "): related post-operative care is part of the global package",
+            )
+        )
+        .when(misuse_rel)
+        .then(
+            msg(
+                pl.col("cpt"),
+                "-79 claims a procedure unrelated to the surgery, but its diagnoses (",
+                pl.col("dx").list.join(" "),
+                ") are the surgery's (",
+                g_dx,
+                ")",
+            )
+        )
+        .when(misuse_58)
+        .then(
+            msg(
+                pl.col("cpt"),
+                "-58 claims a staged or related procedure, but its diagnoses (",
+                pl.col("dx").list.join(" "),
+                ") share nothing with the surgery's (",
+                g_dx,
+                ")",
+            )
+        )
         .when(m24)
         .then(
             msg(
@@ -717,6 +898,34 @@ def mod_006(ctx: Context) -> pl.LazyFrame:
                 "; an unrelated E/M in a post-op period takes 24",
             )
         )
+        .when(misuse_rel & m24)
+        .then(
+            msg(
+                "remove 24 and do not bill ",
+                pl.col("cpt"),
+                " (report the post-operative visit as 99024, no charge); keep 24 only if the "
+                "visit treated a different problem - then code that problem's diagnosis",
+            )
+        )
+        .when(misuse_rel)
+        .then(
+            msg(
+                "use 58 (staged or more extensive) or 78 (unplanned return for a complication) "
+                "instead of 79 on ",
+                pl.col("cpt"),
+                " if it continued the same problem; keep 79 only for an unrelated lesion, "
+                "coded with its own diagnosis",
+            )
+        )
+        .when(misuse_58)
+        .then(
+            msg(
+                "use 79 (unrelated procedure) instead of 58 on ",
+                pl.col("cpt"),
+                " if it treated a different problem; keep 58 for a planned or more extensive "
+                "procedure on the same lesion and code its diagnosis",
+            )
+        )
         .when(m24)
         .then(
             msg(
@@ -735,4 +944,5 @@ def mod_006(ctx: Context) -> pl.LazyFrame:
             )
         ),
         amount=line_amount(),
+        money=pl.when(misuse_rel).then(pl.lit("over")).otherwise(pl.lit("either")),
     )

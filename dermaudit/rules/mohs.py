@@ -24,12 +24,16 @@ from ..model import Confidence, Money, Severity
 from .base import (
     ICD10_START,
     MALIGNANT_GROUPS,
+    MEDICARE,
+    PARTNER_ROWS,
     SURG_PATH,
     Context,
     emit,
     has_dx,
     line_field,
     msg,
+    non_physician,
+    opt_col,
     provider_keys,
     provider_stats,
     rows_of,
@@ -43,7 +47,16 @@ MOHS_STAGES = ("17311", "17312", "17313", "17314")
 OTHER_FAMILY = {"17311": "17313", "17312": "17314", "17313": "17311", "17314": "17312"}
 SPECIMEN_FAMILIES = ("biopsy", "shave", "excision_benign", "excision_malignant")
 MIN_PROVIDER_CASES = 20
-LCD_MOHS = "Medicare Mohs LCDs (e.g. L35494, L34195, L35704, L35702) and billing article A56514"
+LCD_MOHS = (
+    "Medicare Mohs Micrographic Surgery LCDs L35494 (rev. eff. 2024-10-31), L34195 (rev. "
+    "eff. 2024-05-09), L35704 (Noridian JF), L35702 (Noridian JE), L34961 (rev. eff. "
+    "2019-11-14) and billing article A56514"
+)
+CPT_MOHS = (
+    "CPT 2025 Professional Edition, Mohs micrographic surgery guidelines (17311-17315: one "
+    "physician acts as surgeon and pathologist; the histopathology of the Mohs layers is part "
+    "of the codes)"
+)
 
 
 @rule(
@@ -54,6 +67,8 @@ LCD_MOHS = "Medicare Mohs LCDs (e.g. L35494, L34195, L35704, L35702) and billing
     money=Money.EITHER,
     title="Mohs add-on stage without its primary",
     codes=("17311", "17312", "17313", "17314", "17315"),
+    out_of_scope="Two cases at different sites on one day (judged together); the number of "
+    "stages medically needed (MOHS-007 looks at rates).",
     flags="""
 17312 without 17311, 17314 without 17313, or 17315 without any of 17311-17314, on the same
 day for the same patient and rendering provider.
@@ -68,8 +83,8 @@ claims (project 01-095).
     example="17311 x1 + 17314 x2 (head-and-neck first stage with trunk add-on stages).",
     compliant="17311 x1 + 17312 x2 for a head-and-neck case; 17313 x1 + 17314 x2 for the trunk.",
     source=(
-        "CPT Mohs code family (17311-17315) and CMS RVU file global 'ZZZ' for the add-ons; "
-        "NCCI add-on code edits; Noridian SMRC project 01-095."
+        CPT_MOHS + "; CMS NCCI add-on code (AOC) edits; add-ons carry global 'ZZZ' in the CMS PFS "
+        "Relative Value File; Noridian SMRC project 01-095 (Mohs add-on stage review)."
     ),
     amount="2025 national non-facility fee x units of the orphan add-on (denied if billed).",
     limits="Two cases at different sites on one day are judged together for the day.",
@@ -143,6 +158,12 @@ def _mohs_text() -> pl.Expr:
     title="Mohs surgery without a malignant or in-situ diagnosis",
     requires=("dx",),
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "the encounter's only cancer code is outside the skin-cancer groups "
+        "(e.g. a soft-tissue sarcoma code) - the MAC's Mohs article may list it",
+    },
+    out_of_scope="The LCD's other indications (tumour size, location area, recurrence, "
+    "immunosuppression); Mohs before ICD-10 (2015-10-01).",
     flags="""
 17311-17315 on a day (ICD-10 era) whose encounter has diagnoses but none in the malignant or
 in-situ groups (C43, C4A, C44, D03, D04, MAL_OTHER - which rulesets/icd10_groups_mohs.csv
@@ -160,7 +181,11 @@ Mohs claim without a cancer diagnosis is unsupported and recoupable.
         "17311 + 17312 with the pathology-confirmed diagnosis, e.g. C44.311 (BCC of the nose); "
         "no Mohs codes for a lesion that is not malignant."
     ),
-    source=LCD_MOHS + "; derm_rules.md MOHS-002 (Practical Dermatology 2011 LCD survey).",
+    source=(
+        LCD_MOHS
+        + "; ICD-10-CM FY2026 tabular list (C43, C4A, C44, D03, D04); secondary: Practical "
+        "Dermatology 2011 survey of the Mohs LCDs."
+    ),
     amount="2025 national non-facility fee x units of every Mohs line of the day.",
     limits="""
 The practice MAC's Mohs article may list further cutaneous malignancies (DFSP, extramammary
@@ -230,11 +255,18 @@ def _mohs_day_info(ctx: Context) -> pl.LazyFrame:
     title="Surgical pathology billed on a Mohs day without a distinct-specimen modifier",
     level="line",
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "the day also has a biopsy, shave or excision whose specimen the "
+        "pathology may belong to (the modifier may be all that is missing; the pair's NCCI "
+        "indicator is unverified)",
+    },
+    out_of_scope="Pathology billed under a different rendering provider (a dermatopathologist); "
+    "which specimen a pathology unit belongs to.",
     flags="""
 A surgical pathology line (88302-88309, e.g. 88305) billed by the same rendering provider, for
 the same patient and day as Mohs (17311-17315), without 59/XS/XU/XE. When the day also has a
-biopsy, shave or excision whose specimen the pathology may belong to, the finding is a denial
-risk (add the modifier) rather than an overbilling.
+biopsy, shave or excision whose specimen the pathology may belong to, the finding is a review
+(the modifier may be all that is missing) rather than an overbilling.
 """,
     why="""
 The Mohs codes include the surgeon's own histopathology of every Mohs layer; the same tissue
@@ -248,9 +280,13 @@ distinct-specimen modifier.
         "of another lesion or a debulk sent for formalin processing."
     ),
     source=(
-        "CPT Mohs guidelines and CPT Assistant Feb 2014 as cited by AAD (Mar 2020); NCCI "
-        "pairs 17311-17315 with 88302-88309 (rulesets/ncci_pairs.csv excerpt, indicator "
-        "not verified); " + LCD_MOHS + "."
+        CPT_MOHS
+        + "; "
+        + LCD_MOHS
+        + "; CPT Assistant Feb 2014 as cited by AAD (Mar 2020: separate tissue sent for "
+        "permanent sections may be reported); NCCI Policy Manual for Medicare Services ch. X "
+        "(Pathology) and ch. III (Mohs Micrographic Surgery); CMS NCCI practitioner PTP edits"
+        " 17311-17315 / 88302-88309 (indicator unverified in the shipped excerpt)."
     ),
     amount="The pathology line's charge (pathology has no single fee in the code table).",
     limits="""
@@ -301,7 +337,8 @@ def mohs_003(ctx: Context) -> pl.LazyFrame:
             )
         ),
         amount=_path_amount(),
-        severity=pl.when(other).then(pl.lit("denial")).otherwise(pl.lit("compliance")),
+        # the Mohs/pathology pair's NCCI indicator is unverified: a missing modifier is a review
+        severity=pl.when(other).then(pl.lit("review")).otherwise(pl.lit("compliance")),
         money=pl.when(other).then(pl.lit("under")).otherwise(pl.lit("over")),
     )
 
@@ -312,9 +349,12 @@ def _distinct_or_anatomic(ctx: Context) -> pl.Expr:
     return pl.col("mods").list.eval(pl.element().is_in(mods)).list.any().fill_null(False)
 
 
-def _pairs_with_mohs(ctx: Context, left: pl.Expr) -> pl.LazyFrame:
-    """Left lines x same-day Mohs stage lines, with the Mohs line's row, site, dx, modifiers."""
-    mohs = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).select(
+PRIOR_BIOPSY_DAYS = 60  # a biopsy this many days before the Mohs date is a prior diagnosis
+
+
+def _mohs_stage_lines(ctx: Context) -> pl.LazyFrame:
+    """The Mohs stage lines (17311-17314) with their site, diagnoses and modifier flag."""
+    return ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).select(
         DAY_ID,
         pl.col("_row").alias("m_row"),
         pl.col("cpt").alias("m_cpt"),
@@ -322,20 +362,100 @@ def _pairs_with_mohs(ctx: Context, left: pl.Expr) -> pl.LazyFrame:
         pl.col("dx").alias("m_dx"),
         _distinct_or_anatomic(ctx).alias("m_mod"),
     )
+
+
+def _same_site_mohs(ctx: Context) -> pl.LazyFrame:
+    """Per (day, site): the Mohs stage rows at that site text (at most PARTNER_ROWS)."""
     return (
-        ctx.lines.filter(left)
-        .with_columns(_distinct_or_anatomic(ctx).alias("l_mod"))
-        .join(mohs, on=DAY_ID, how="inner")
-        .with_columns(
-            (
-                pl.col("site").is_not_null()
-                & pl.col("m_site").is_not_null()
-                & (pl.col("site") == pl.col("m_site"))
+        _mohs_stage_lines(ctx)
+        .filter(pl.col("m_site").is_not_null())
+        .group_by(DAY_ID, "m_site")
+        .agg(
+            pl.col("m_row").sort().head(PARTNER_ROWS).alias("same_rows"),
+            pl.col("m_cpt").unique(maintain_order=True).alias("same_cpts"),
+        )
+        .rename({"m_site": "site"})
+    )
+
+
+def prior_biopsy(ctx: Context, left: pl.LazyFrame) -> pl.LazyFrame:
+    """For lines of ``left`` (``_file``, ``_row``, ``patient_id``, ``dos``, ``site``): the latest
+    skin biopsy of the patient in the PRIOR_BIOPSY_DAYS before the date - at the same site
+    text (``prior_same``), or at any site when either site is unknown (``prior_any``) - with
+    its date (``prior_dos``). ``join_asof`` look-backs, no pair join."""
+    bx = ctx.lines.filter(pl.col("family") == "biopsy").select("patient_id", "dos", "site")
+
+    def back(lf: pl.LazyFrame, rel: pl.LazyFrame, by: list[str], name: str) -> pl.LazyFrame:
+        return (
+            lf.select("_file", "_row", *by, "dos")
+            .drop_nulls(by)
+            .sort("dos")
+            .join_asof(
+                rel.select(*by, "dos", pl.col("dos").alias(name)).drop_nulls(by).sort("dos"),
+                on="dos",
+                by=by,
+                strategy="backward",
+                allow_exact_matches=False,
+                check_sortedness=False,
             )
-            .fill_null(False)
-            .alias("same_site")
+            .filter((pl.col("dos") - pl.col(name)).dt.total_days() <= PRIOR_BIOPSY_DAYS)
+            .select("_file", "_row", name)
+        )
+
+    same = back(left, bx, ["patient_id", "site"], "prior_same")
+    # either site unknown: any earlier biopsy may have been of this lesion
+    unk_prior = back(left, bx.filter(pl.col("site").is_null()), ["patient_id"], "prior_u1")
+    unk_here = back(left.filter(pl.col("site").is_null()), bx, ["patient_id"], "prior_u2")
+    return (
+        left.select("_file", "_row")
+        .join(same, on=["_file", "_row"], how="left")
+        .join(unk_prior, on=["_file", "_row"], how="left")
+        .join(unk_here, on=["_file", "_row"], how="left")
+        .select(
+            "_file",
+            "_row",
+            pl.col("prior_same").is_not_null().alias("prior_same"),
+            (pl.col("prior_u1").is_not_null() | pl.col("prior_u2").is_not_null()).alias(
+                "prior_any"
+            ),
+            pl.coalesce("prior_same", "prior_u1", "prior_u2").alias("prior_dos"),
         )
     )
+
+
+def _frozen_section_days(ctx: Context) -> pl.LazyFrame:
+    """Mohs days with a frozen section (88331/88332): ``fs_mod`` = every frozen-section line
+    carries 59 or an X{EPSU} modifier."""
+    mohs_days = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).select(DAY_ID).unique()
+    return (
+        ctx.lines.filter(pl.col("cpt").is_in(["88331", "88332"]))
+        .join(mohs_days, on=DAY_ID, how="semi")
+        .group_by(DAY_ID)
+        .agg(pl.col("m_distinct").all().alias("fs_mod"))
+    )
+
+
+def frozen_section_exception(ctx: Context) -> pl.LazyFrame:
+    """Lines (``_file``, ``_row``) of the pre-Mohs diagnostic biopsy exception: on a Mohs day
+    with a frozen section, a skin biopsy carrying 59/X{EPSU} whose frozen-section lines also do,
+    with no biopsy of the patient in the 60 days before (no prior diagnosis, at the same site
+    or - when a site is unknown - anywhere), and those frozen-section lines. MOD-003 and
+    MOHS-004 do not flag them."""
+    fs = _frozen_section_days(ctx).filter(pl.col("fs_mod"))
+    bx = (
+        ctx.lines.filter((pl.col("family") == "biopsy") & pl.col("m_distinct"))
+        .join(fs, on=DAY_ID, how="semi")
+        .select("_file", "_row", DAY_ID, "patient_id", "dos", "site")
+    )
+    ok = bx.join(prior_biopsy(ctx, bx), on=["_file", "_row"], how="left").filter(
+        ~pl.col("prior_same").fill_null(False) & ~pl.col("prior_any").fill_null(False)
+    )
+    fs_lines = (
+        ctx.lines.filter(pl.col("cpt").is_in(["88331", "88332"]))
+        .join(ok.select(DAY_ID).unique(), on=DAY_ID, how="semi")
+        .select("_file", "_row")
+    )
+    return pl.concat([ok.select("_file", "_row"), fs_lines], how="vertical").unique()
 
 
 @rule(
@@ -344,14 +464,29 @@ def _pairs_with_mohs(ctx: Context, left: pl.Expr) -> pl.LazyFrame:
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
     money=Money.OVER,
-    title="Same-day biopsy on a Mohs day (same lesion, frozen-section exception, or no modifier)",
-    level="line",
+    title="Same-day biopsy on a Mohs day (same lesion, prior diagnosis, or no modifier)",
+    level="history",
     codes=(*MOHS, "88331", "88332"),
+    severities={
+        Severity.REVIEW: "a frozen section is on the day but the biopsy or frozen-section line "
+        "lacks 59/XS, or a prior biopsy exists at an unknown site",
+        Severity.DENIAL: "no frozen section, the sites differ or are unknown and neither line "
+        "carries 59/X{EPSU} or an anatomic modifier (the NCCI edit bundles the biopsy)",
+    },
+    out_of_scope="Biopsies with XS/59 at the Mohs site and no frozen section (MOD-003); "
+    "whether pathology from outside the practice existed (only biopsies in the data are "
+    "seen); biopsies more than 60 days before the Mohs.",
     flags="""
 A skin biopsy line (11102-11107, older 11100/11101, site-specific biopsies) on the same day,
 patient and provider as a Mohs stage (BX-003 leaves Mohs dates to this rule):
-(a) a frozen section (88331) that day - review: the biopsy is payable only as the pre-Mohs
-diagnostic biopsy (no prior pathology, the frozen section decided the Mohs), with 59/XS;
+(a) a frozen section (88331) that day:
+    - no finding when the biopsy and the frozen section both carry 59/XS (or another X{EPSU})
+      and the patient had no biopsy in the 60 days before: the pre-Mohs diagnostic biopsy,
+      separately reportable;
+    - compliance when a biopsy of the same site is in the 60 days before: the diagnosis was
+      already known, so a '59' biopsy of the same lesion is not separately reportable (review
+      when the earlier biopsy's site is unknown);
+    - review when the biopsy or the frozen section lacks 59/XS;
 (b) no frozen section, the biopsy names the same site as a Mohs line and carries no 59,
 X{EPSU} or anatomic modifier - compliance: the biopsy of the Mohs lesion is included in the
 Mohs (with XS/59 at the same site the pair is MOD-003's finding);
@@ -362,57 +497,67 @@ was a separate lesion.
     why="""
 Mohs includes sampling of the tumour it removes. A same-day biopsy of that lesion is
 separately reportable only when no prior pathology was available and a frozen section of the
-biopsy made the diagnosis that led to the Mohs the same day; then the biopsy (and 88331) is
-reported with 59/XS. A biopsy of a different lesion is payable with a distinct-site modifier;
-without one it is denied as bundled.
+biopsy made the diagnosis that led to the Mohs the same day; then the biopsy and 88331 are
+reported with 59 (or XS). After a prior diagnosis the same-day biopsy is part of the Mohs. A
+biopsy of a different lesion is payable with a distinct-site modifier; without one it is denied
+as bundled.
 """,
-    example="11102 + 17311 at the same site (left nasal ala), no frozen section.",
+    example="11102 + 17311 at the same site (left nasal ala), no frozen section; or 11104-59 + "
+    "88331-59 + 17311 three weeks after a biopsy of the same nasal ala.",
     compliant=(
-        "17311 alone for a lesion already biopsied; 11102-59 + 88331 + 17311 when a same-day "
+        "17311 alone for a lesion already biopsied; 11104-59 + 88331-59 + 17311 when a same-day "
         "biopsy read by frozen section (no prior pathology) led to the Mohs; 11102-XS for a "
         "biopsy of another lesion, its site documented."
     ),
     source=(
-        "NCCI Policy Manual ch. I biopsy policy via AAPC; NCCI pairs 17311-17315 with "
-        "11102-11107 and 88331/88332 (rulesets/ncci_pairs.csv excerpt); CodingIntel and Ellzey "
-        "2016; Mohs billing article A56836 as summarised by verity.backworkai.com ('different "
-        "lesion, no prior biopsy within 60 days, or unobtainable prior results') "
-        "(derm_rules.md MOHS-004)."
+        CPT_MOHS + "; NCCI Policy Manual for Medicare Services (revision effective 2025-01-01) "
+        "ch. III (Mohs Micrographic Surgery: a biopsy and frozen section on the day of Mohs are "
+        "separately reportable only when no prior pathology was available and they led to the "
+        "decision for Mohs, with modifier 59 or XS) and ch. I (biopsy with a removal of the same "
+        "lesion); CMS NCCI practitioner PTP edits 17311-17315 / 11102-11107 and 88331/88332; "
+        "Mohs billing article A56836; secondary: CodingIntel, Ellzey Coding Solutions (2016), "
+        "verity.backworkai.com's summary of A56836 ('no prior biopsy within 60 days')."
     ),
     amount="""
 2025 national non-facility fee x units of the biopsy line (its charge when the code has no
-fee): overpaid for (b), at risk of denial for (c), to verify for (a).
+fee): overpaid for a prior diagnosis or (b), at risk of denial for (c), to verify for (a).
 """,
     limits="""
-Sites compare as exact text; two lesions described with the same word are read as one.
-Whether prior pathology existed cannot be seen in charges, so frozen-section cases are review
-findings only. Without a site column, (c) cannot tell a separate lesion from the Mohs lesion,
-so its money direction is 'either'.
+Sites compare as exact text; two lesions described with the same word are read as one. A
+prior diagnosis is seen only as a biopsy line of the patient in the data within 60 days (the
+window of the MAC article as summarised; pathology from another practice is invisible), so a
+frozen-section biopsy without one is taken as the diagnostic exception. Without a site column,
+(c) cannot tell a separate lesion from the Mohs lesion, so its money direction is 'either'.
 """,
 )
 def mohs_004(ctx: Context) -> pl.LazyFrame:
-    pairs = _pairs_with_mohs(ctx, pl.col("family") == "biopsy")
+    days = _mohs_day_info(ctx)
+    bx = (
+        ctx.lines.filter(pl.col("family") == "biopsy")
+        .join(days.select(DAY_ID), on=DAY_ID, how="semi")
+        .with_columns(_distinct_or_anatomic(ctx).alias("l_mod"))
+    )
+    m_mod = _mohs_stage_lines(ctx).group_by(DAY_ID).agg(pl.col("m_mod").any())
     per = (
-        pairs.group_by("_file", "_row")
-        .agg(
-            pl.col(
-                "claim_id", "patient_id", "dos", "provider", "payer_class", "cpt", "units"
-            ).first(),
-            pl.col(DAY_ID).first(),
-            pl.col("site").first(),
-            pl.col("m_distinct").first(),
-            pl.col("l_mod").first(),
-            pl.col("m_mod").any(),
-            pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")).first().alias("amt"),
-            pl.col("same_site").any(),
-            pl.col("m_row").filter(pl.col("same_site")).alias("same_rows"),
+        bx.join(days, on=DAY_ID, how="inner")
+        .join(m_mod, on=DAY_ID, how="left")
+        .join(_frozen_section_days(ctx), on=DAY_ID, how="left")
+        .join(_same_site_mohs(ctx), on=[DAY_ID, "site"], how="left")
+        .join(prior_biopsy(ctx, bx), on=["_file", "_row"], how="left")
+        .with_columns(
+            pl.coalesce(pl.col("fee") * pl.col("units"), pl.col("charge")).alias("amt"),
+            pl.col("same_rows").is_not_null().alias("same_site"),
+            pl.col("m_mod").fill_null(False),
         )
-        .join(_mohs_day_info(ctx), on=DAY_ID, how="inner")
     )
     fs = pl.col("fs_rows").list.len() > 0
+    prior = pl.col("prior_same") | pl.col("prior_any")
+    mods_ok = pl.col("m_distinct") & pl.col("fs_mod").fill_null(False)
+    prior_fs = fs & prior
+    fs_review = fs & ~prior & ~mods_ok
     same = ~fs & pl.col("same_site") & ~pl.col("l_mod")
     no_mod = ~fs & ~pl.col("same_site") & ~pl.col("l_mod") & ~pl.col("m_mod")
-    hit = per.filter(fs | same | no_mod)
+    hit = per.filter(prior_fs | fs_review | same | no_mod)
     return emit(
         hit,
         rows=pl.when(fs)
@@ -423,15 +568,33 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
         .list.unique()
         .list.sort(),
         codes=msg(pl.col("cpt"), " + ", pl.col("mohs_txt"), pl.when(fs).then(pl.lit(" + 88331"))),
-        message=pl.when(fs)
+        message=pl.when(prior_fs)
         .then(
             msg(
                 "biopsy ",
                 pl.col("cpt"),
                 " with a frozen section (88331) on the Mohs day (",
                 pl.col("mohs_txt"),
-                "): payable only as the pre-Mohs diagnostic biopsy",
-                pl.when(~pl.col("m_distinct")).then(pl.lit(", and the biopsy line lacks 59/XS")),
+                "), but the patient had a biopsy ",
+                pl.when(pl.col("prior_same")).then(pl.lit("of the same site ")),
+                "on ",
+                pl.col("prior_dos"),
+                ": with a prior diagnosis the same-day biopsy is part of the Mohs",
+            )
+        )
+        .when(fs)
+        .then(
+            msg(
+                "biopsy ",
+                pl.col("cpt"),
+                " with a frozen section (88331) on the Mohs day (",
+                pl.col("mohs_txt"),
+                "): payable only as the pre-Mohs diagnostic biopsy, reported with 59 (or XS) on "
+                "the biopsy and the frozen section",
+                pl.when(~pl.col("m_distinct")).then(pl.lit("; the biopsy line lacks 59/XS")),
+                pl.when(~pl.col("fs_mod").fill_null(False)).then(
+                    pl.lit("; the frozen-section line lacks 59/XS")
+                ),
             )
         )
         .when(same)
@@ -454,24 +617,24 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
                 "modifier, so the biopsy is bundled by the NCCI edit",
             )
         ),
-        suggestion=pl.when(fs & pl.col("m_distinct"))
+        suggestion=pl.when(prior_fs)
         .then(
             msg(
-                "keep ",
+                "remove ",
                 pl.col("cpt"),
-                " + 88331 (already with 59/XS) only if no prior pathology was available and "
-                "the frozen section led to the Mohs; otherwise remove them",
+                " and 88331 unless the biopsy was of a different lesion (then XS with its own "
+                "site); bill ",
+                pl.col("mohs_txt"),
+                " alone",
             )
         )
         .when(fs)
         .then(
             msg(
-                "keep ",
+                "if no prior pathology was available and the frozen section led to the Mohs, "
+                "append 59 (or XS) to ",
                 pl.col("cpt"),
-                " + 88331 only if no prior pathology was available and "
-                "the frozen section led to the Mohs; then append 59 (or XS) to ",
-                pl.col("cpt"),
-                "; otherwise remove them",
+                " and to 88331; otherwise remove them",
             )
         )
         .when(same)
@@ -485,13 +648,14 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
             )
         ),
         amount=pl.col("amt"),
-        severity=pl.when(fs)
+        severity=pl.when(prior_fs & pl.col("prior_same"))
+        .then(pl.lit("compliance"))
+        .when(fs)
         .then(pl.lit("review"))
         .when(same)
         .then(pl.lit("compliance"))
         .otherwise(pl.lit("denial")),
-        # with 59/XS the only open question is whether the biopsy was payable (over)
-        money=pl.when(same | (fs & pl.col("m_distinct")))
+        money=pl.when(same | prior_fs | (fs & pl.col("m_distinct")))
         .then(pl.lit("over"))
         .otherwise(pl.lit("either")),
     )
@@ -506,6 +670,12 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
     title="Excision or destruction of the Mohs lesion on the Mohs day",
     level="line",
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "a site is missing and the only link between the lines is a shared "
+        "diagnosis code",
+    },
+    out_of_scope="Lines with 59/X{EPSU}/anatomic modifiers at the same site (MOD-003); repairs "
+    "and flaps after Mohs (separately reportable).",
     flags="""
 A malignant excision (11600-11646) or malignant destruction (17260-17286) on the same day,
 patient and provider as a Mohs stage, at the same site as a Mohs line and without 59, an
@@ -521,8 +691,8 @@ with XS (or 59) and its own site.
     example="17311 + 11641 for the same BCC of the nose.",
     compliant="17311 (+17312) alone; 11602-XS for a different lesion on the back, site documented.",
     source=(
-        "One-removal-per-lesion policy (derm_rules.md MOHS-005: S as policy, U as a PTP pair); "
-        "NCCI Policy Manual ch. III via AAPC."
+        CPT_MOHS + "; NCCI Policy Manual for Medicare Services ch. III (Lesion Removal; Mohs "
+        "Micrographic Surgery): one removal per lesion; secondary: AAPC."
     ),
     amount="2025 national non-facility fee x units of the excision/destruction line.",
     limits="""
@@ -531,32 +701,71 @@ a shared diagnosis code only raises a review (two BCCs of the same region share 
 """,
 )
 def mohs_005(ctx: Context) -> pl.LazyFrame:
-    left = pl.col("family").is_in(["excision_malignant", "destruction_malignant"])
-    pairs = _pairs_with_mohs(ctx, left).with_columns(
-        (
-            (pl.col("site").is_null() | pl.col("m_site").is_null())
-            & (pl.col("dx").list.set_intersection(pl.col("m_dx")).list.len() > 0)
+    left = (
+        ctx.lines.filter(pl.col("family").is_in(["excision_malignant", "destruction_malignant"]))
+        .join(_mohs_day_info(ctx).select(DAY_ID), on=DAY_ID, how="semi")
+        .with_columns(_distinct_or_anatomic(ctx).alias("l_mod"))
+        .filter(~pl.col("l_mod"))
+    )
+    # (1) a Mohs stage line at the same site text: an equality join on (day, site)
+    by_site = left.join(_same_site_mohs(ctx), on=[DAY_ID, "site"], how="inner").select(
+        "_file", "_row", pl.col("same_rows").alias("m1"), pl.col("same_cpts").alias("c1")
+    )
+    # (2) a site missing on either line, and a shared diagnosis code with a Mohs line that
+    # carries no distinct-site modifier: an equality join on (day, diagnosis)
+    mohs_dx = (
+        _mohs_stage_lines(ctx)
+        .filter(~pl.col("m_mod"))
+        .explode("m_dx")
+        .filter(pl.col("m_dx").is_not_null())
+        .group_by(DAY_ID, pl.col("m_dx").alias("dx1"), pl.col("m_site").is_null().alias("m_nosite"))
+        .agg(
+            pl.col("m_row").sort().head(PARTNER_ROWS).alias("m2"),
+            pl.col("m_cpt").unique(maintain_order=True).alias("c2"),
         )
-        .fill_null(False)
-        .alias("same_dx"),
     )
-    pairs = pairs.filter(
-        ~pl.col("l_mod") & (pl.col("same_site") | (pl.col("same_dx") & ~pl.col("m_mod")))
+    by_dx = (
+        left.select("_file", "_row", DAY_ID, "site", pl.col("dx").alias("dx1"))
+        .explode("dx1")
+        .filter(pl.col("dx1").is_not_null())
+        .join(mohs_dx, on=[DAY_ID, "dx1"], how="inner")
+        .filter(pl.col("site").is_null() | pl.col("m_nosite"))
+        .group_by("_file", "_row")
+        .agg(
+            pl.col("m2").list.explode(keep_nulls=False, empty_as_null=False).unique().alias("m2"),
+            pl.col("c2").list.explode(keep_nulls=False, empty_as_null=False).unique().alias("c2"),
+        )
     )
-    per = pairs.group_by("_file", "_row").agg(
-        pl.col("claim_id", "patient_id", "dos", "provider", "payer_class", "cpt", "units").first(),
-        pl.col("site").first(),
-        (pl.col("fee").fill_null(0.0) * pl.col("units")).first().alias("amt"),
-        pl.col("same_site").any(),
-        pl.col("m_row").unique().sort().alias("m_rows"),
-        pl.col("m_cpt").unique(maintain_order=True).alias("m_cpts"),
+    per = (
+        left.join(by_site, on=["_file", "_row"], how="left")
+        .join(by_dx, on=["_file", "_row"], how="left")
+        .filter(pl.col("m1").is_not_null() | pl.col("m2").is_not_null())
+        .with_columns(
+            pl.col("m1").is_not_null().alias("same_site"),
+            (pl.col("fee").fill_null(0.0) * pl.col("units")).alias("amt"),
+            pl.concat_list(
+                pl.col("m1").fill_null(pl.lit([], pl.List(pl.Int64))),
+                pl.col("m2").fill_null(pl.lit([], pl.List(pl.Int64))),
+            )
+            .list.unique()
+            .list.sort()
+            .list.head(PARTNER_ROWS)
+            .alias("m_rows"),
+            pl.concat_list(
+                pl.col("c1").fill_null(pl.lit([], pl.List(pl.String))),
+                pl.col("c2").fill_null(pl.lit([], pl.List(pl.String))),
+            )
+            .list.unique()
+            .list.sort()
+            .alias("m_cpts"),
+        )
     )
-    by_site = pl.col("same_site")
+    by_site_e = pl.col("same_site")
     return emit(
         per,
         rows=pl.concat_list(pl.col("_row"), pl.col("m_rows")).list.unique().list.sort(),
         codes=msg(pl.col("cpt"), " + ", pl.col("m_cpts").list.join(" + ")),
-        message=pl.when(by_site)
+        message=pl.when(by_site_e)
         .then(
             msg(
                 pl.col("cpt"),
@@ -582,7 +791,7 @@ def mohs_005(ctx: Context) -> pl.LazyFrame:
             "document its site and append XS (or 59)",
         ),
         amount=pl.col("amt"),
-        severity=pl.when(by_site).then(pl.lit("compliance")).otherwise(pl.lit("review")),
+        severity=pl.when(by_site_e).then(pl.lit("compliance")).otherwise(pl.lit("review")),
     )
 
 
@@ -596,6 +805,12 @@ def mohs_005(ctx: Context) -> pl.LazyFrame:
     level="day",
     requires=("site",),
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "17311/17312 is billed for a trunk or limb site (the 17311 family also "
+        "covers deep-structure involvement at any site, which the export cannot show)",
+    },
+    out_of_scope="Lines without a site or with site words not in rulesets/sites.csv; the "
+    "number of tissue blocks (17315).",
     flags="""
 17313/17314 (trunk, arms, legs) on a line whose site is head, neck, hands, feet or genitalia
 (revenue: 17311/17312 pay more); 17311/17312 on a trunk/arm/leg site (review: 17311 is
@@ -614,8 +829,9 @@ documented deep-structure involvement is overbilled.
         "deep-structure involvement."
     ),
     source=(
-        "CPT Mohs code structure (CMS RVU-file short descriptors: P for family membership); "
-        "17311 deep-structure wording per Find-A-Code (S); rulesets/sites.csv mapping."
+        CPT_MOHS
+        + "; CMS PFS Relative Value File short descriptors (family membership); secondary: "
+        "Find-A-Code (17311 deep-structure wording); site words: rulesets/sites.csv."
     ),
     amount="""
 Sum over the case's stage lines of (2025 fee of the other site family's code - fee of the
@@ -746,6 +962,8 @@ def _mohs_007_stats(ctx: Context) -> pl.LazyFrame:
     level="provider",
     stats=_mohs_007_stats,
     codes=MOHS,
+    out_of_scope="Whether any single stage was needed; providers with fewer than 20 cases in "
+    "a family and year.",
     flags="""
 A rendering provider whose Mohs stages per case in a calendar year - 1 + (17312 units /
 17311 units) for head/neck/hands/feet/genitalia, 1 + (17314 units / 17313 units) for
@@ -883,6 +1101,8 @@ def _mohs_008_stats(ctx: Context) -> pl.LazyFrame:
     level="provider",
     stats=_mohs_008_stats,
     codes=MOHS,
+    out_of_scope="Whether any single Mohs-day E/M was separately identifiable (EM-001/EM-003 "
+    "judge lines); providers with fewer than 20 Mohs days.",
     flags="""
 A rendering provider who billed an office E/M (99202-99215, with or without modifier 25) on
 more than the typical share of Mohs days (days with 17311 or 17313): the threshold is
@@ -941,26 +1161,6 @@ def mohs_008(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-PHYSICIAN_RE = (
-    r"(^|[^A-Z])(MD[A-Z]*|DO|MBBS|MBCHB|MBBCH|MEDICAL DOCTOR|DOCTOR OF MEDICINE"
-    r"|DOCTOR OF OSTEOPATHIC MEDICINE)([^A-Z]|$)"
-)
-NON_PHYSICIAN_RE = (
-    r"(^|[^A-Z])(NP|NPC|PA|PAC|APRN|ARNP|APN|CNP|CRNP|FNP|AGNP|ANP|DNP|CNS|RN|LPN|LVN|CRNA"
-    r"|NURSE PRACTITIONER|PHYSICIAN ASSISTANT|PHYSICIAN ASSOCIATE|NURSE|NURSING)([^A-Z]|$)"
-)
-
-
-def non_physician(col: str = "credential") -> pl.Expr:
-    """Credential text names a non-physician practitioner and no MD/DO degree.
-
-    Dots are dropped first ('M.D.' -> 'MD', 'N.P.' -> 'NP'). 'MD, PA' (a professional
-    association) stays a physician; an unknown or truncated credential is not flagged.
-    """
-    c = pl.col(col).str.to_uppercase().str.replace_all(".", "", literal=True)
-    return (c.str.contains(NON_PHYSICIAN_RE) & ~c.str.contains(PHYSICIAN_RE)).fill_null(False)
-
-
 @rule(
     "MOHS-009",
     scope=("mohs",),
@@ -970,32 +1170,57 @@ def non_physician(col: str = "credential") -> pl.Expr:
     title="Mohs billed under a non-physician practitioner",
     requires=("credential",),
     codes=MOHS,
+    severities={
+        Severity.REVIEW: "the payer is not Medicare (FFS or Medicare Advantage): the MD/DO limit "
+        "is written in Medicare LCDs; other payers follow CPT's single-physician definition by "
+        "their own policies",
+    },
+    out_of_scope="Lines whose credential is blank, unknown or a physician (MD, DO, MBBS...); "
+    "who performed the stages when the rendering provider is a physician; incident-to "
+    "billing arrangements.",
     flags="""
-17311-17315 lines whose rendering credential names a non-physician practitioner (NP, PA,
-PA-C, APRN, CNS, RN ...) and no MD/DO degree, grouped per day.
+17311-17315 lines whose rendering provider is a non-physician practitioner - the credential
+names one (NP, PA, PA-C, APRN, CNS, RN ...) and no MD/DO degree, or, when the export has a
+NUCC taxonomy column, an NPP taxonomy (363L nurse practitioner, 363A physician assistant,
+364S clinical nurse specialist) - grouped per day. MD/DO credentials are fine; an unknown or
+blank credential gives no finding.
 """,
     why="""
-Mohs requires one physician acting as both surgeon and pathologist; Medicare Mohs LCDs
-(e.g. L35494) limit it to physicians (MD/DO). Mohs rendered or billed under an NP's or PA's
-number is not payable and is a recoupment (and credentialing) problem.
+Mohs is defined as one physician acting as both surgeon and pathologist. Medicare Mohs LCDs
+limit it to physicians: L35494 (geographic jurisdiction includes Michigan) states, citing
+Social Security Act §1861(s)(1), that only physicians (MD/DO) may perform it, and billing
+article A56514 says Mohs is limited to physicians (i.e., MD/DO); L34961 requires a qualified
+MD/DO. Mohs billed under an NP's or PA's number is then not payable by Medicare - a recoupment
+and credentialing problem.
 """,
-    example="17311 + 17312 with rendering credential 'PA-C'.",
+    example="17311 + 17312 with rendering credential 'PA-C', billed to Medicare.",
     compliant="Mohs billed under the Mohs surgeon (MD/DO) who performed and read every stage.",
-    source=LCD_MOHS + " ('limited to physicians (i.e., MD/DO)', L35494).",
+    source=(
+        "LCD L35494 Mohs Micrographic Surgery (rev. eff. 2024-10-31; jurisdiction includes "
+        "Michigan): 'only physicians (MD/DO) may perform this procedure', citing Social "
+        "Security Act §1861(s)(1); billing "
+        "article A56514 ('limited to physicians (i.e., MD/DO)'); LCD L34961 (rev. eff. "
+        "2019-11-14: performed by a qualified MD/DO); " + CPT_MOHS + "."
+    ),
     amount="2025 national non-facility fee x units of the Mohs lines under the non-physician.",
     limits="""
-The credential column may hold a specialty or provider type instead of a degree; only
-recognised non-physician credentials are flagged ('MD, PA' - a professional association - is
-a physician). The MD/DO limit is verified for the named LCDs; other payers follow CPT's
-single-physician requirement.
+The explicit MD/DO wording was read in L35494 and A56514, and in a summary of L34961;
+it was not verified in the other MACs' Mohs LCDs (L34195, L35704 Noridian JF, L35702 Noridian
+JE, L33689), so for a practice under another MAC the finding rests on CPT's definition and the
+MAC's LCD should be checked. The credential column may hold a specialty or provider type
+instead of a degree; only recognised non-physician credentials are flagged ('MD, PA' - a
+professional association - is a physician).
 """,
 )
 def mohs_009(ctx: Context) -> pl.LazyFrame:
-    m = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS)) & non_physician())
+    m = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS)) & non_physician(ctx))
     per = m.group_by(*DAY_KEY).agg(
         pl.col("_file", "claim_id", "payer_class").first(),
         pl.col("_row").sort().alias("rows"),
-        pl.col("credential").unique(maintain_order=True).str.join(", ").alias("creds"),
+        pl.coalesce(pl.col("credential"), opt_col(ctx, "taxonomy"))
+        .unique(maintain_order=True)
+        .str.join(", ")
+        .alias("creds"),
         pl.concat_str([pl.col("cpt"), pl.lit(" x"), pl.col("units").cast(pl.String)])
         .str.join(" + ")
         .alias("txt"),
@@ -1020,6 +1245,9 @@ def mohs_009(ctx: Context) -> pl.LazyFrame:
             pl.col("txt"),
         ),
         amount=pl.col("amt"),
+        severity=pl.when(pl.col("payer_class").is_in(MEDICARE))
+        .then(pl.lit("compliance"))
+        .otherwise(pl.lit("review")),
     )
 
 
@@ -1032,6 +1260,8 @@ def mohs_009(ctx: Context) -> pl.LazyFrame:
     title="Frozen-section histochemical stain (88314) billed with Mohs",
     level="line",
     codes=MOHS,
+    out_of_scope="88314 with 59/X{EPSU} (accepted as a non-routine stain); immunostains "
+    "(88342) and other pathology codes.",
     flags="""
 88314 billed by the same rendering provider, for the same patient and day as Mohs
 (17311-17315), without 59 or an X{EPSU} modifier.
@@ -1047,8 +1277,9 @@ modifier showing it is not the routine stain.
         "non-routine stain."
     ),
     source=(
-        "CPT parenthetical on routine stains with Mohs (not retrieved verbatim; "
-        "derm_rules.md MOHS-010, U); NCCI pairs 17311-17315 with 88314 (policy pointer)."
+        CPT_MOHS
+        + "; CPT 2025 parenthetical on routine stains with Mohs (not read verbatim, so the rule"
+        " is a review: U); CMS NCCI practitioner PTP edits 17311-17315 / 88314."
     ),
     amount="The 88314 line's charge (no fee in the code table).",
     limits="Confidence U: the CPT instruction was not read verbatim. Review only.",

@@ -179,6 +179,8 @@ def _one_biopsy_pattern() -> pl.Expr:
     confidence=Confidence.U,
     money=Money.OVER,
     title="Surgical pathology units exceed the specimen-producing procedures",
+    out_of_scope="Dates with Mohs (MOHS-003); pathology with no same-day procedure (outside "
+    "specimens); the one-biopsy pattern (PATH-002).",
     flags="""
 For one patient and date of service (any rendering provider), more units of surgical
 pathology 88302-88309 than the procedures that day could have produced specimens: biopsy,
@@ -192,8 +194,10 @@ than specimens suggests duplicated or unsupported pathology billing, an overpaym
     example="11102 + 11103 (two biopsies) and 88305 x3 on the same date.",
     compliant="88305 x2, one per biopsy specimen.",
     source=(
-        "CPT surgical-pathology guidelines (unit = specimen) as summarised in derm_rules.md "
-        "PATH-001 (not verified: U)."
+        "CPT 2025 Professional Edition surgical pathology guidelines (88300-88309: the unit "
+        "of service is the specimen); NCCI Policy Manual for Medicare Services ch. X "
+        "(Pathology/Laboratory); the guideline wording was not read verbatim, so the rule is "
+        "a review (U)."
     ),
     amount="""
 Excess units x the billed pathology charge per unit when the export has charges; no amount
@@ -245,6 +249,8 @@ def path_001(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.U,
     money=Money.UNDER,
     title="Several pathology specimens but only one biopsy billed",
+    out_of_scope="Dates with Mohs or other specimen-producing procedures (MOHS-003, "
+    "PATH-001); which specimen belongs to which biopsy.",
     flags="""
 For one patient and date: more than one unit of surgical pathology (88302-88309) while the only
 specimen-producing procedure billed is a single skin biopsy unit (11102, 11104 or 11106; 11100
@@ -258,8 +264,10 @@ biopsies were not billed (revenue lost); otherwise the pathology units are overs
     example="11102 x1 and 88305 x3 on the same date.",
     compliant="11102 + 11103 x2 and 88305 x3 (three tangential biopsies).",
     source=(
-        "CPT 2019 skin-biopsy add-on structure (AAD 'Cracking the code' 2019; FCSO 2024); "
-        "specimen = unit of surgical pathology per derm_rules.md PATH-002 (not verified: U)."
+        "CPT 2025 Professional Edition skin-biopsy add-on structure (11103/11105/11107 per "
+        "additional lesion) and surgical pathology unit of service (the specimen); NCCI "
+        "Policy Manual for Medicare Services ch. X; secondary: AAD 'Cracking the code' 2019, "
+        "First Coast 2024. Not read verbatim (U)."
     ),
     amount="""
 (pathology specimens - 1) x the 2025 national non-facility fee of the add-on of the biopsy's

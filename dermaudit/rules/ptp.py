@@ -79,6 +79,15 @@ def _owned_family_pairs(families: list[str]) -> pl.DataFrame:
     confidence=Confidence.S,
     money=Money.EITHER,
     title="NCCI procedure-to-procedure pair billed on one day",
+    severities={
+        Severity.REVIEW: "the pair's modifier indicator or confidence is U (the shipped excerpt: "
+        "column order and indicator unverified)",
+        Severity.COMPLIANCE: "the modifier indicator is 0 and a modifier was used anyway (the "
+        "edit cannot be bypassed; if paid, an overpayment)",
+    },
+    out_of_scope="Pairs a named rule reports (listed above); outpatient-hospital (OPPS) PTP "
+    "edits; MUE and add-on edits (GEN-003, GEN-002); pairs across different rendering "
+    "providers or days.",
     flags="""
 Two codes that form a pair in rulesets/ncci_pairs.csv (column 1 / column 2, e.g. an imported
 CMS practitioner PTP file) billed for the same patient, date of service and rendering
@@ -95,9 +104,17 @@ biopsy pairs (BX-001/002/003, RPR-002, MOHS-004), excision/shave + repair (EXC-0
 SHV-002), ATT pairs (ATT-001/002), Mohs + pathology or same-lesion removal (MOHS-003/004/005/
 010), paring + destruction (DEST-010), tags + destruction (TAG-003), premalignant or benign
 destruction with itself (DEST-001, DEST-006), chemical cautery (DEST-012), injections
-(INJ-001), same-class repairs (RPR-001) and any pair with an E/M code (EM rules). With the
-shipped excerpt this leaves the historical malignant/premalignant destruction pairs; the rule
-exists mainly for an imported full PTP file.
+(INJ-001), same-class repairs (RPR-001) and any pair with an E/M code (EM rules).
+
+The shipped rulesets/ncci_pairs.csv is a small excerpt whose pairs all belong to those named
+rules, so PTP-001 finds nothing until the quarterly CMS file is imported. To make it fire:
+  1. download the practitioner PTP edits from the CMS NCCI page ('Medicare NCCI Procedure to
+     Procedure (PTP) Edits', practitioner file for the quarter; a zip of four tab-delimited
+     text files ccipra-v###r#-f1.txt ... f4.txt);
+  2. dermaudit refdata import ccipra-v313r0-f*.txt --into cms2025q4   (or the zip itself);
+  3. dermaudit scan charges.csv --ruleset cms2025q4
+The imported pairs (confidence P, indicators 0/1/9, effective and deletion dates) replace the
+excerpt's rows for the same pair, and every other pair of the file is judged here.
 """,
     why="""
 NCCI PTP edits deny the column-2 code when both are billed for one patient on one day by one
@@ -110,10 +127,11 @@ bypass the edit; if the payer paid anyway, it is an overpayment.
     compliant="17000 + 17260-XS when the basal cell carcinoma was a separate lesion, site "
     "documented; or only the column-1 code when both lines describe one lesion.",
     source=(
-        "CMS National Correct Coding Initiative practitioner PTP edits and modifier indicators "
-        "0/1/9 (NCCI Policy Manual ch. I; indicator meanings via medlearn/AAPC); "
-        "NCCI-associated modifiers per the CMS NCCI modifier list (S); derm_rules.md section 6. "
-        "The shipped table is an excerpt, not the CMS file."
+        "CMS NCCI practitioner PTP edits (quarterly release; column 1/column 2, effective and"
+        " deletion dates, modifier indicator 0/1/9) and the NCCI Policy Manual for Medicare "
+        "Services (revision effective 2025-01-01), ch. I §E (modifiers and modifier "
+        "indicators; NCCI-associated modifiers 59, X{EPSU}, anatomic, 24, 25, 57, 58, 78, 79,"
+        " 91). The shipped table is an excerpt, not the CMS file."
     ),
     amount="2025 national non-facility fee x units of the column-2 line(s) (its charge when "
     "the code has no fee): the line the edit denies, or that was paid in error.",

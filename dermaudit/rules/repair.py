@@ -25,8 +25,8 @@ both bypass a PTP edit). Statuses, strongest first:
   modifier shows a separate wound;
 * ``diff`` without a modifier, when the two codes are a pair in rulesets/ncci_pairs.csv on the
   date of service: money under - separately reportable, but the edit denies the column-2 code
-  without XS/59. Severity review while the pair comes from our excerpt (column order and
-  indicator unverified), denial when it comes from an imported CMS file (confidence P) with
+  without XS/59. Severity review while the pair comes from the shipped excerpt (column order
+  and indicator unverified), denial when it comes from an imported CMS file (confidence P) with
   indicator 1. Pairs with indicator 0 or 9 are not used. (The PTP rule leaves these code
   families to the named rules.)
 
@@ -77,12 +77,15 @@ SLUG_GROUP = {
 }
 SLUG_CLASS = {"R_SIMPLE": "simple", "R_INT": "intermediate", "R_CX": "complex"}
 NCCI_CH3 = (
-    "NCCI Policy Manual for Medicare Services, ch. III (integumentary system), as quoted by "
-    "AAPC ('Know When to Report Excision or Repair (or Both)', blog 21905) and the AAD"
+    "NCCI Policy Manual for Medicare Services (CMS, revision effective 2025-01-01), ch. III "
+    "(Surgery: Integumentary System - Lesion Removal; Repair and Tissue Transfer); secondary: "
+    "AAPC 'Know When to Report Excision or Repair (or Both)' (blog 21905), AAD"
 )
 CPT_REPAIR = (
-    "CPT integumentary repair guidelines (repair classes, site groups, summing of lengths) as "
-    "summarised in derm_rules.md §1.6; group membership from the CMS PFS RVU short descriptors"
+    "CPT 2025 Professional Edition, repair (closure) guidelines (simple, intermediate and "
+    "complex classes by anatomic group; lengths of repairs of one class in one group are added "
+    "and reported as one code); group membership also in the CMS PFS Relative Value File "
+    "short descriptors"
 )
 
 
@@ -402,8 +405,8 @@ def bundled(
 
 def status_severity() -> pl.Expr:
     """same -> compliance; unknown site -> denial risk; missing modifier at different sites ->
-    denial when the pair comes from the CMS PTP file with indicator 1, else review (our
-    ncci_pairs excerpt has unverified column order and indicators)."""
+    denial when the pair comes from the CMS PTP file with indicator 1, else review (the
+    shipped ncci_pairs excerpt has unverified column order and indicators)."""
     st = pl.col("status")
     return (
         pl.when(st == "same")
@@ -657,6 +660,8 @@ def slug_words(col: str) -> pl.Expr:
     money=Money.OVER,
     title="Repairs of one class and site group not added together",
     level="day",
+    out_of_scope="Repairs at separate encounters on one day with XE; add-on codes on their "
+    "own; the documented length when the export has no size.",
     flags="""
 Two or more units of repair codes (12001-13153, first-band/primary codes) from the same
 classification and the same CPT site group (e.g. two 12032 lines, or 12031 + 12032, or 12032
@@ -672,7 +677,10 @@ code for the summed length.
 """,
     example="12032 (3 cm back) + 12032 (4 cm arm) on 2025-03-04.",
     compliant="12032 x1 for the summed 7.0 cm; 12031 (trunk) + 12051 (face) stay separate.",
-    source=CPT_REPAIR + "; RPR-001 (confidence U: the CPT text was not retrieved verbatim).",
+    source=(
+        CPT_REPAIR
+        + "; the summing instruction was not read verbatim, so the rule is a review (U)."
+    ),
     amount="""
 2025 national non-facility fees. When every line in the group has a repair length in the size
 column and 1 unit: billed fees minus the fee of the code(s) for the summed length (complex
@@ -788,13 +796,23 @@ def rpr_001(ctx: Context) -> pl.LazyFrame:
     money=Money.OVER,
     title="Simple repair billed with a punch or incisional biopsy of the same site",
     level="day",
+    severities={
+        Severity.DENIAL: "the sites cannot be compared (no site on a line) and neither line "
+        "carries XS/59, or the sites differ and the pair comes from an imported CMS PTP file "
+        "with indicator 1 (the column-2 code is denied without a modifier)",
+        Severity.REVIEW: "the sites differ, no modifier is present and the pair comes from the "
+        "shipped excerpt (column order and indicator unverified)",
+    },
+    out_of_scope="Tangential biopsies (no closure needed); intermediate and complex repairs "
+    "after a biopsy; Mohs-day repairs at the Mohs site (RPR-005).",
     flags="""
 A simple repair (12001-12018) on the same day, patient and rendering provider as a punch or
 incisional biopsy (11104-11107) at the same site. When the export has no site (or a line's site
 is blank) and neither line carries XS/59, the pair is flagged as a denial risk and the message
 says the site could not be compared; at different recorded sites without XS/59 the NCCI pair
 still denies the column-2 code: a missing-modifier finding, money under (review while the pair
-comes from our unverified excerpt; denial once an imported CMS PTP file gives indicator 1).
+comes from the shipped excerpt, whose indicators are unverified; denial once an imported CMS
+PTP file gives indicator 1).
 Repairs already reported by EXC-004 (with an excision) or ATT-002 (with a flap) are not
 repeated here; Mohs-day repairs at the Mohs site (or of unknown site) are presumed to close the
 Mohs defect and are not flagged (RPR-005).
@@ -809,8 +827,10 @@ and pays the repair only with a modifier showing a separate wound.
         "11104 alone; a simple repair of a different wound is billed 12001-XS with its own site."
     ),
     source=(
-        "CPT biopsy code descriptors (punch/incisional include simple closure) via AAD 2018, "
-        "Karen Zupko; NCCI PTP pair 11104/11106 with 12001-12018 (derm_rules.md §6, RPR-002)"
+        "CPT 2025 Professional Edition, 11104-11107 descriptors (punch and incisional biopsy "
+        "include simple closure); CMS NCCI practitioner PTP edits 11104/11106 with "
+        "12001-12018 (load the quarterly file; the shipped pair table is an excerpt); "
+        "secondary: AAD 2018, Karen Zupko & Associates."
     ),
     amount=(
         "2025 national non-facility fee x units of the simple repair (charge if not in the table). "
@@ -852,6 +872,8 @@ def rpr_002(ctx: Context) -> pl.LazyFrame:
     title="Complex repair billed for a length of 1.0 cm or less",
     level="line",
     requires=("lesion_size_cm",),
+    out_of_scope="Complex repairs over 1.0 cm; the documented length when the export's size "
+    "column holds the lesion diameter.",
     flags="""
 A complex-repair first-band or primary code (13100, 13101, 13120, 13121, 13131, 13132,
 13151, 13152) whose line gives a size of 1.0 cm or less in the export's size/length column.
@@ -865,7 +887,11 @@ a complex code the documentation cannot support.
     compliant=(
         "12051 (intermediate repair, face, up to 2.5 cm) - or 12011 if the closure was simple."
     ),
-    source=CPT_REPAIR + "; RPR-003 (CPT parenthetical, confidence U).",
+    source=(
+        CPT_REPAIR
+        + "; CPT parenthetical on complex repairs of 1.0 cm or less (not read verbatim, so the "
+        "rule is a review: U)."
+    ),
     amount="""
 2025 national non-facility fee of the complex code minus the fee of the first-band intermediate
 code of the site (from the site text when known; otherwise the highest-paying intermediate
@@ -945,6 +971,12 @@ def rpr_003(ctx: Context) -> pl.LazyFrame:
     title="Repair code from the wrong site group for the documented site",
     level="line",
     requires=("site",),
+    severities={
+        Severity.DENIAL: "the right-group code pays the same or more (wrong group, at risk of "
+        "denial rather than an overpayment)",
+    },
+    out_of_scope="Sites the keyword table does not know; add-on codes; the repair class "
+    "(simple, intermediate, complex) itself.",
     flags="""
 A primary repair code (12001-13152) whose CPT site group differs from the group of the line's
 site text for that repair class (rulesets/sites.csv simple/intermediate/complex columns), e.g.
@@ -959,7 +991,10 @@ repair billed with a face code is an overpayment.
 """,
     example="12051 (intermediate, face, up to 2.5 cm) for a 2 cm repair on the back.",
     compliant="12031 (intermediate, scalp/axillae/trunk/limbs, up to 2.5 cm) for that repair.",
-    source=CPT_REPAIR + "; RPR-004 (group membership P: CMS RVU short descriptors).",
+    source=(
+        CPT_REPAIR
+        + "."
+    ),
     amount="""
 2025 national non-facility fees: billed code minus the right-group code for the repair length
 (from the size column when present, otherwise the right-group codes whose bands overlap the

@@ -68,6 +68,8 @@ def _rev_001_stats(ctx: Context) -> pl.LazyFrame:
     requires=("charge",),
     level="provider",
     stats=_rev_001_stats,
+    out_of_scope="Locality (GPCI) adjustment, commercial fee schedules, multiple-procedure "
+    "reduction and coinsurance; codes without a national amount in the code table.",
     flags="""
 A code whose charge per unit (line charge / units) is below its 2025 Medicare national
 non-facility amount (rulesets/codes.csv fee_2025) on insured lines (self-pay lines are left
@@ -85,9 +87,9 @@ claim until the fee is updated.
     compliant="Set the 11102 charge at or above the highest allowable of the practice's payers "
     "(e.g. at least $95.75 plus the local geographic adjustment).",
     source=(
-        "Medicare pays the lesser of the actual charge and the fee-schedule amount (general "
-        "Medicare payment principle, derm_rules.md REV-001 - not re-verified here); CMS PFS "
-        "RVU file CY2025 with CF $32.3465 for the national amounts (codes.csv fee_2025)."
+        "Social Security Act §1848(a)(1) (payment is 80 percent of the lesser of the actual "
+        "charge and the fee-schedule amount); CMS PFS Relative Value File CY2025 October "
+        "release with CF $32.3465 (national amounts, rulesets/codes.csv fee_2025)."
     ),
     amount="""
 Sum over the code's below-fee insured lines of (2025 national fee - charge per unit) x units:
@@ -95,15 +97,15 @@ an upper bound of the money left uncollected, before the local geographic adjust
 multiple-procedure reduction, sequestration and patient coinsurance.
 """,
     limits="""
-Confidence U (review only): the 'lesser of' principle is standard but was not re-verified in
-our reference, and the comparison uses the 2025 NATIONAL amount - a practice in a locality
-with a geographic index below 1.0, or auditing another year, may be compared with the wrong
-figure. A practice that charges every payer the Medicare rate on purpose will see findings for
-the codes whose 2025 amount rose. Lines whose export 'charge' is really an expected or paid
-amount will look under-priced. The finding is audit-wide (level provider, no date or
-patient); a partitioned larger-than-memory scan merges the per-code counts, sums, lowest and
-highest charge of every partition before judging, and lists up to 20 example rows of the first
-file in which the code was under-priced.
+Confidence U (review only): the 'lesser of' principle (Social Security Act §1848(a)(1)) is
+statutory, but a practice's contracts may differ, and the comparison uses the 2025 NATIONAL
+amount - a practice in a locality with a geographic index below 1.0, or auditing another year,
+may be compared with the wrong figure. A practice that charges every payer the Medicare rate on
+purpose will see findings for the codes whose 2025 amount rose. Lines whose export 'charge' is
+really an expected or paid amount will look under-priced. The finding is audit-wide (level
+provider, no date or patient); a partitioned larger-than-memory scan merges the per-code
+counts, sums, lowest and highest charge of every partition before judging, and lists up to 20
+example rows of the first file in which the code was under-priced.
 """,
 )
 def rev_001(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
@@ -155,6 +157,8 @@ def rev_001(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     title="Multiple-procedure payment reduction expected (not an error)",
     requires=("payer",),
     default=False,
+    out_of_scope="Bilateral, endoscopy-family and assistant-at-surgery payment rules; "
+    "commercial contracts' own reductions.",
     flags="""
 A day (same patient, date of service and rendering provider) billed to Medicare FFS or
 Medicare Advantage with two or more units of codes whose multiple-procedure indicator is 2
@@ -172,9 +176,10 @@ common reconciliation error.
     compliant="No change: expect 11602 at 100% and 11402 and 12032 at 50% (list the "
     "highest-valued procedure first); never put modifier 51 on add-on codes.",
     source=(
-        "CMS PFS RVU file CY2022 multiple-procedure indicators (P); the 100%/50% standard "
-        "reduction as described in CMS multiple-procedure payment rules, AAD 'Modifier madness' "
-        "(Apr 2019) and repricer code (S); derm_rules.md REV-002."
+        "Medicare Claims Processing Manual, Pub. 100-04, ch. 12, §40.6 (multiple surgery: "
+        "100% for the highest-valued procedure, 50% for the others); CMS PFS Relative Value "
+        "File CY2022 January multiple-procedure indicators; secondary: AAD 'Modifier madness'"
+        " (Apr 2019)."
     ),
     amount="""
 Expected reduction = 50% x (sum of 2025 national fee x units of the day's indicator-2 codes -

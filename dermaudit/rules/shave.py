@@ -59,6 +59,12 @@ def shave_table(ctx: Context) -> pl.DataFrame:
     title="Shave-removal code does not match the site group or lesion size",
     level="line",
     requires=("site", "lesion_size_cm"),
+    severities={
+        Severity.REVENUE: "the code for the documented site and size pays more than the billed "
+        "one",
+    },
+    out_of_scope="Lines without a site word in rulesets/sites.csv or without a size; exports "
+    "whose size column is the excised diameter.",
     flags="""
 A shave-removal line (11300-11313) whose code's location group differs from the group of the
 site text, or whose size band does not contain the lesion diameter (with half a millimetre of
@@ -73,16 +79,17 @@ diagnosis site and the documented size.
     example="11306 (scalp/neck/hands/feet, 0.6-1.0 cm) for a 0.4 cm lesion on the back.",
     compliant="11300 (trunk/arms/legs, <=0.5 cm) for a 0.4 cm lesion on the back.",
     source=(
-        "CPT shave-removal code family by location group and diameter (CMS PFS RVU short "
-        "descriptors: P for family/bands; 'diameter without margins': AAPC/AAD, S); "
-        "2025 CMS PFS national non-facility fees; site keywords: rulesets/sites.csv."
+        "CPT 2025 Professional Edition shave-removal code family by location group and lesion"
+        " diameter (11300-11313; group and band membership also in the CMS PFS Relative Value"
+        " File short descriptors); secondary: AAPC, AAD ('diameter without margins'); site "
+        "keywords: rulesets/sites.csv."
     ),
     amount="(billed code fee - fee of the code for the site and size) x units, 2025 national.",
     limits="""
 The size column must hold the lesion diameter: an export that stores the excised diameter
-(lesion plus margins) makes shaves look under-banded. The site-to-group mapping is ours
-(sites.csv, S); add your EHR's site words there. Sizes are rounded to 0.1 cm for the
-suggested code.
+(lesion plus margins) makes shaves look under-banded. The site-to-group mapping is dermaudit's
+keyword table (sites.csv, S); add your EHR's site words there. Sizes are rounded to 0.1 cm for
+the suggested code.
 """,
 )
 def shv_001(ctx: Context) -> pl.LazyFrame:
@@ -165,6 +172,8 @@ NO_WOUND_FAMILIES = (
     money=Money.OVER,
     title="Simple repair billed with a shave removal of the same lesion",
     level="line",
+    out_of_scope="Repairs with an injury diagnosis (lacerations); intermediate and complex "
+    "repairs; full-thickness removals coded as shaves (a note review).",
     flags="""
 A simple repair (12001-12018) on the same day, patient and rendering provider as a shave
 removal (11300-11313), when the site column shows the same site for both, or - when the
@@ -181,8 +190,9 @@ shave.
     example="11305 (scalp) + 12001 (simple repair), both at 'scalp'.",
     compliant="11305 alone; for a full-thickness removal, the excision code (114xx/116xx) alone.",
     source=(
-        "CPT shave-removal definition (no suture closure) and CPT surgical-package rules for "
-        "simple repair; derm_rules.md SHV-002 (not verified: U)."
+        "CPT 2025 Professional Edition shave-removal guidelines (horizontal slicing without a"
+        " full-thickness excision; no suture closure) and the surgical package (simple repair"
+        " included); not read verbatim, so the rule is a review (U)."
     ),
     amount="2025 national non-facility fee x units of the repair line.",
     limits="""

@@ -39,6 +39,8 @@ def tag_only_dx(ctx: Context) -> pl.Expr:
     money=Money.OVER,
     title="Skin-tag removal units do not follow the 15 + 10 block structure",
     codes=("11200", "11201"),
+    out_of_scope="Skin tags destroyed but coded 17110/17111 (TAG-002); 11201 without 11200 "
+    "(GEN-002).",
     flags="""
 On one day for the same patient and rendering provider: 11200 billed more than one unit
 (it covers the first 15 tags), or - when the export has a lesion count - 11201 units that
@@ -52,8 +54,9 @@ over- or under-bills the add-on.
     example="11200 x3 for 30 tags; or 11200 + 11201 for 12 tags.",
     compliant="30 tags: 11200 x1 + 11201 x2. 12 tags: 11200 x1 alone.",
     source=(
-        "CPT skin-tag code structure (first 15 / each further 10) as reflected in the CMS PFS "
-        "RVU short descriptors; derm_rules.md TAG-001 (descriptor wording not verified: U)."
+        "CPT 2025 Professional Edition, 11200/11201 descriptors (first 15 tags; each further "
+        "10 or part thereof), also in the CMS PFS Relative Value File short descriptors; the "
+        "descriptor wording was not read verbatim, so the rule is a review (U)."
     ),
     amount="""
 2025 national non-facility fees, billed minus compliant. With a lesion count: compliant =
@@ -169,6 +172,11 @@ def tag_001(ctx: Context) -> pl.LazyFrame:
     title="Skin tags coded as benign-lesion destruction",
     level="line",
     scope=("destruction_benign",),  # the flagged 17110/17111 line is one
+    severities={
+        Severity.DENIAL: "11200/11201 for the tag count pay the same or more than the billed "
+        "17110/17111 (payers applying the CPT exclusion deny the line)",
+    },
+    out_of_scope="17110/17111 lines with any other lesion diagnosis; dates before 2007.",
     flags="""
 17110 or 17111 (DOS from 2007-01-01) whose only lesion diagnosis is L91.8 (acrochordon /
 skin tag); symptom (R, L29, L08.9) and status (Z) codes may accompany it.
@@ -182,9 +190,9 @@ exclusion deny it.
     example="17110 with L91.8 only (skin tags destroyed by electrodesiccation).",
     compliant="11200 (up to 15 tags) + 11201 per further 10 tags.",
     source=(
-        "CPT Assistant 2007 as quoted by AAPC ('skin tag destruction is now coded with 11200 "
-        "and 11201'); CPT 17110/17111 exclusions as summarised by claimmaxrcm; 2025 CMS PFS "
-        "national non-facility fees."
+        "CPT 2025 Professional Edition, 17110/17111 descriptor (benign lesions other than "
+        "skin tags) and 11200/11201 (skin tags by any method); secondary: CPT Assistant 2007 "
+        "as quoted by AAPC, claimmaxrcm; 2025 CMS PFS national non-facility amounts."
     ),
     amount="""
 2025 national non-facility fees: billed (fee x units) minus 11200 + 11201 x
@@ -246,6 +254,12 @@ def tag_002(ctx: Context) -> pl.LazyFrame:
     confidence=Confidence.S,
     money=Money.EITHER,
     title="Skin-tag removal with a destruction code on the same day, no modifier",
+    severities={
+        Severity.REVIEW: "the destruction code is 17110 only: the 17110/11200 pair is not in the "
+        "shipped pair table (unverified)",
+    },
+    out_of_scope="Self-pay lines; days whose 17110 lines are themselves skin tags (TAG-002); "
+    "payers whose current edit table lacks the pair.",
     flags="""
 11200 on the same day, patient and rendering provider as 17000 or 17110 (DOS from
 2007-01-01), when none of the tag and destruction lines carries 59, an X{EPSU} modifier or
@@ -260,9 +274,11 @@ denied, which loses revenue when the lesions really were different.
     example="11200 (12 skin tags) + 17000 + 17003 x3 (AKs), no modifiers.",
     compliant="11200-XS (or 59) + 17000 + 17003 x3, with the tags and the AK sites documented.",
     source=(
-        "AAPC Primary Care Alert on the NCCI 17000/11200 edit (older article; modifier allowed "
-        "for different lesions); rulesets/ncci_pairs.csv (17000, 11200, indicator 1); "
-        "derm_rules.md TAG-003 for 17110. The current CMS PTP file was not read."
+        "CMS NCCI practitioner PTP edits (17000 column 1 / 11200 column 2, modifier indicator"
+        " 1, as listed in the shipped ncci_pairs.csv from an older NCCI version - verify "
+        "against the current quarterly file); NCCI Policy Manual for Medicare Services ch. I "
+        "(mutually exclusive procedures); secondary: AAPC Primary Care Alert. The 17110/11200"
+        " pair is not verified."
     ),
     amount="""
 2025 national non-facility fee x units of 11200: the column-2 code for 17000, and the
