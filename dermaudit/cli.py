@@ -34,6 +34,7 @@ class Fmt(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     parquet = "parquet"
+    text = "text"
 
 
 class Level(StrEnum):
@@ -161,8 +162,33 @@ def scan(
         ),
     ] = False,
     baseline: Annotated[
-        Path | None, typer.Option(help="Previous JSON output: report only new findings.")
+        Path | None,
+        typer.Option(
+            help="Previous run's findings: mark findings new or existing (missing: all new)."
+        ),
     ] = None,
+    update_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--update-baseline/--no-update-baseline",
+            help="After a successful scan, write this run's findings to --baseline (atomically).",
+        ),
+    ] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Nightly state file: the last run (default --since), one run at a time."),
+    ] = None,
+    wait: Annotated[
+        int,
+        typer.Option(min=0, help="Seconds to wait for another run on the same files (0: stop)."),
+    ] = 0,
+    summary_line: Annotated[
+        bool,
+        typer.Option(
+            "--summary-line/--no-summary-line",
+            help="Also print one line: new findings by severity, dollars, files and lines.",
+        ),
+    ] = False,
     suppressions: Annotated[
         Path | None, typer.Option(help="TOML file of waived (reviewed) findings.")
     ] = None,
@@ -197,10 +223,11 @@ def scan(
       dermaudit scan charges.csv --format json -o findings.json --fail-on denial
 
       dermaudit scan today.csv --baseline yesterday.json --suppressions waivers.toml -q
+
+      dermaudit scan exports/ --baseline base.json --update-baseline --state state.json \\
+        --format text -o report.txt --summary-line
     """
     from .config import Settings
-    from .report import console as rconsole
-    from .report.plain import summary_line
     from .scan import Scan
 
     values = {
@@ -218,6 +245,10 @@ def scan(
         "top": top,
         "verbose": verbose,
         "baseline": baseline,
+        "update_baseline": update_baseline,
+        "state": state,
+        "wait": wait,
+        "summary_line": summary_line,
         "suppressions": suppressions,
         "since": _date_opt(since, "--since"),
         "log": log,
@@ -226,17 +257,30 @@ def scan(
     explicit = {k: v for k, v in values.items() if _given(ctx, k)}
     st = Settings.resolve(explicit, config, discover=True)
     logger = _log_fn(st.log)
-    with _progress(_progress_enabled(st.quiet)) as progress:
-        result = Scan(paths, st, progress=progress, log=logger).run()
-    to_stdout = st.output is None or str(st.output) == "-"
-    machine_on_stdout = st.format != "table" and to_stdout
-    if st.format == "parquet" and to_stdout:
+    if st.format == "parquet" and (st.output is None or str(st.output) == "-"):
         raise UsageError("--format parquet needs --output FILE (binary output)")
+    job = Scan(paths, st, log=logger)
+    with job.locked():  # nightly scans: one run at a time over the state and the outputs
+        with _progress(_progress_enabled(st.quiet)) as progress:
+            job.progress = progress
+            result = job.run()
+        _write_outputs(result, st, logger)
+        job.commit(result)  # the baseline and the state file, after the outputs
+    code = result.exit_code()
+    if code:
+        raise typer.Exit(code)
+
+
+def _write_outputs(result: Any, st: Any, logger: Any) -> None:
+    from .report import console as rconsole
+    from .report.plain import summary_line
+
+    to_stdout = st.output is None or str(st.output) == "-"
+    text_on_stdout = st.format != "table" and to_stdout
     if st.format != "table":
         if to_stdout:
             sys.stdout.write(result.text(st.format))
         else:
-            assert st.output is not None
             result.write(st.output, st.format)
             logger(f"wrote {st.format} to {st.output}")
     elif not to_stdout:
@@ -244,7 +288,6 @@ def scan(
 
         from .outputs import write_text
 
-        assert st.output is not None
         buf = io.StringIO()
         con = Console(file=buf, theme=rconsole.THEME, width=100, no_color=True)
         rconsole.render(result, con, top=st.top, verbose=st.verbose)
@@ -252,13 +295,10 @@ def scan(
     if st.html is not None:
         result.to_html(st.html)
         logger(f"wrote HTML report to {st.html}")
-    if st.quiet:
-        print(summary_line(result), file=sys.stderr if machine_on_stdout else sys.stdout)
-    elif st.format == "table" and to_stdout:
+    if st.quiet or st.summary_line:
+        print(summary_line(result), file=sys.stderr if text_on_stdout else sys.stdout)
+    if not st.quiet and st.format == "table" and to_stdout:
         rconsole.render(result, rconsole.make_console(), top=st.top, verbose=st.verbose)
-    code = result.exit_code()
-    if code:
-        raise typer.Exit(code)
 
 
 @app.command()
