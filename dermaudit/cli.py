@@ -321,6 +321,14 @@ def init(
         Path | None,
         typer.Option(help="Where to write the key.", show_default="~/.config/dermaudit/redact.key"),
     ] = None,
+    cron: Annotated[
+        bool,
+        typer.Option(
+            "--cron",
+            help="Set up a nightly run: baseline and state in the config, dermaudit-nightly.sh "
+            "beside it, and print the cron line and systemd units.",
+        ),
+    ] = False,
 ) -> None:
     """Write a commented starter dermaudit.toml using the columns detected in SAMPLE, and/or
     the redaction key (--key).
@@ -330,6 +338,8 @@ def init(
       dermaudit init charges.csv
 
       dermaudit init --key
+
+      dermaudit init exports/charges.csv --cron
     """
     from .config import starter
     from .ingest.columns import detect
@@ -353,8 +363,17 @@ def init(
     guard([("--path", path)], files)
     raw = read_file(files[0])
     mapping = detect(raw.frame.columns).as_dict()
-    write_text(path, starter(files[0].name, mapping, fail_on="denial"), private=False)
+    values: dict[str, Any] = {"fail_on": "denial"}
+    if cron:
+        from .nightly import CRON_SETTINGS
+
+        values.update(CRON_SETTINGS)
+    write_text(path, starter(files[0].name, mapping, **values), private=False)
     print(f"wrote {path} ({len(mapping)} columns mapped from {files[0].name})")
+    if cron:
+        from .nightly import write_wrapper
+
+        print(write_wrapper(path, sample, force=force))
 
 
 @app.command()
@@ -485,6 +504,77 @@ def rule_cmd(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. DEST-002
     for k, v in r.docs.items():
         md += [f"## {k}", "", v, ""]
     make_console().print(Markdown("\n".join(md)))
+
+
+waivers_app = typer.Typer(
+    help="Waivers (reviewed findings): list them with their status, prune stale ones.",
+    no_args_is_help=True,
+)
+app.add_typer(waivers_app, name="waivers")
+
+
+def _waiver_files(file: Path | None, config: Path | None) -> tuple[Path, Any]:
+    """The waivers file (--file, else ``suppressions`` in the config) and the last run
+    recorded in the config's state file (or None)."""
+    from .config import Settings
+    from .nightly import read_state
+
+    st = Settings.resolve({}, config, discover=True)
+    path = file or st.suppressions
+    if path is None:
+        raise UsageError("no waivers file: pass --file FILE or set suppressions in dermaudit.toml")
+    last = read_state(st.state).last_run if st.state is not None else None
+    return path, last
+
+
+@waivers_app.command("list")
+def waivers_list(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Waivers file.", show_default="suppressions")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Config file.", show_default="./dermaudit.toml if present"),
+    ] = None,
+) -> None:
+    """Show every waiver: active, expired, or matching nothing in the last recorded run."""
+    from datetime import date as _date
+
+    from .report.plain import waiver_lines
+    from .waivers import review
+
+    path, last = _waiver_files(file, config)
+    _, statuses = review(path, _date.today(), last)
+    for line in waiver_lines(path, statuses):
+        print(line)
+
+
+@waivers_app.command("prune")
+def waivers_prune(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Waivers file.", show_default="suppressions")
+    ] = None,
+    unused: Annotated[
+        bool, typer.Option(help="Also remove waivers that matched nothing in the last run.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Only show what would be removed.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Config file.", show_default="./dermaudit.toml if present"),
+    ] = None,
+) -> None:
+    """Remove expired waivers from the file (atomically; other text and comments are kept)."""
+    from datetime import date as _date
+
+    from .report.plain import waiver_lines
+    from .waivers import prune
+
+    path, last = _waiver_files(file, config)
+    removed = prune(path, _date.today(), last, unused=unused, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    print(f"{path}: {verb} {len(removed)} waiver(s)")
+    for line in waiver_lines(path, removed, header=False):
+        print(line)
 
 
 refdata_app = typer.Typer(

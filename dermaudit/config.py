@@ -93,7 +93,10 @@ class Settings:
         None, "TOML file of waived (reviewed) findings", example="waivers.toml"
     )
     since: date | None = _opt(
-        None, "audit lines on or after this date; older lines are history", example="2026-01-01"
+        None,
+        "audit lines on or after this date; older lines are history (with state: the last "
+        "run's latest date of service)",
+        example="2026-01-01",
     )
     log: bool = _opt(False, "timestamped progress lines on stderr (counts only, no patient data)")
     partitions: int = _opt(0, "patient-hash partitions (0 = automatic, 1 = in memory)")

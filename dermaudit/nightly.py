@@ -97,14 +97,23 @@ class RunLock:
                 return
             self.release()
             if time.monotonic() >= deadline:
-                raise busy
+                hint = f"waited {wait:g}s" if wait > 0 else "pass --wait SECONDS to wait for it"
+                raise LockBusy(f"{busy}; this run stopped before doing anything ({hint})")
             if not announced:
                 self.log(f"waiting up to {wait:g}s: {busy}")
                 announced = True
             time.sleep(POLL_SECONDS)
 
-    def _try(self, paths: list[Path]) -> LockBusy | None:
+    def _try(self, paths: list[Path]) -> str | None:
+        """Lock every path; on the first one held elsewhere, say who holds it."""
         for p in paths:
+            busy = self._lock_one(p)
+            if busy is not None:
+                return busy
+        return None
+
+    def _lock_one(self, p: Path) -> str | None:
+        while True:
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
                 fh = open(p, "a+", encoding="utf-8")  # noqa: SIM115 (held until release)
@@ -120,30 +129,26 @@ class RunLock:
                 fh.close()
                 target = p.parent / p.name[1:].removesuffix(".lock")
                 since = f", started {who['started']}" if who.get("started") else ""
-                return LockBusy(
-                    f"another dermaudit run (pid {who.get('pid', '?')}{since}) is using "
-                    f"{target}; this run stopped before doing anything "
-                    "(pass --wait SECONDS to wait for it)"
-                )
+                return f"another dermaudit run (pid {who.get('pid', '?')}{since}) is using {target}"
             try:
                 same = os.fstat(fh.fileno()).st_ino == os.stat(p).st_ino
             except FileNotFoundError:
                 same = False
-            if not same:  # the previous holder removed the file after we opened it: retry
-                fh.close()
-                return self._try(paths)
-            old = _holder(fh)
-            pid = old.get("pid")
-            if isinstance(pid, int) and pid != os.getpid() and not _pid_alive(pid):
-                self.log(
-                    f"cleared a stale lock left by a run that was stopped (pid {pid}, "
-                    f"started {old.get('started', '?')})"
-                )
-            fh.seek(0)
-            fh.truncate()
-            fh.write(json.dumps({"pid": os.getpid(), "started": _now()}))
-            fh.flush()
-            self.held.append((p, fh))
+            if same:
+                break
+            fh.close()  # the previous holder removed the file after we opened it: again
+        old = _holder(fh)
+        pid = old.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and not _pid_alive(pid):
+            self.log(
+                f"cleared a stale lock left by a run that was stopped (pid {pid}, "
+                f"started {old.get('started', '?')})"
+            )
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({"pid": os.getpid(), "started": _now()}))
+        fh.flush()
+        self.held.append((p, fh))
         return None
 
     def release(self) -> None:
@@ -246,3 +251,176 @@ def write_baseline(path: Path, head: dict[str, Any], frame: pl.DataFrame) -> Non
         else:
             fh.write(b"[]")
         fh.write(after.encode("utf-8") + b"\n")
+
+
+# ---- the wrapper script for cron and systemd (dermaudit init --cron; scripts/) --------------
+
+WRAPPER = r"""#!/bin/sh
+# dermaudit-nightly.sh: the nightly dermaudit scan, for cron or a systemd timer.
+#
+# Written by `dermaudit init --cron` (the same script is scripts/dermaudit-nightly.sh in the
+# source). Cron runs a job with an almost empty environment, so every path below is absolute.
+#
+#   crontab -e:  MAILTO=billing@practice.example
+#                30 2 * * * @WORKDIR@/dermaudit-nightly.sh
+#
+# Every run:
+# - scans INPUT with WORKDIR/dermaudit.toml (baseline, state file, waivers, fail-on);
+# - writes reports/dermaudit-<date>-<time>.txt (the mail text) and .html, each atomically;
+# - prints the one-line summary and the text report, which cron mails ("Nothing new" when
+#   all is well), or the error and the last log lines when the scan failed;
+# - appends dermaudit's log lines to logs/dermaudit.log, rotated at 1 MB (KEEP_LOGS kept);
+# - keeps the newest KEEP_REPORTS reports of each kind and deletes the older ones;
+# - exits with dermaudit's code: 0 nothing new at or above fail-on, 1 new problems, 2 error.
+set -u
+
+DERMAUDIT="@DERMAUDIT@"   # the dermaudit of your venv
+WORKDIR="@WORKDIR@"       # holds dermaudit.toml; reports/ and logs/ are made here
+INPUT="@INPUT@"           # one growing export, or a folder of daily exports
+KEEP_REPORTS=30
+KEEP_LOGS=5
+WAIT=900                  # seconds to wait if the previous night's run is still going
+
+PATH=/usr/bin:/bin
+export PATH
+umask 077                 # reports name claims: readable by this user only
+cd "$WORKDIR" || exit 2
+mkdir -p reports logs || exit 2
+log=logs/dermaudit.log
+
+if [ -f "$log" ] && [ "$(wc -c <"$log")" -gt 1000000 ]; then
+    i=$KEEP_LOGS
+    while [ "$i" -gt 1 ]; do
+        j=$((i - 1))
+        if [ -f "$log.$j" ]; then mv -f "$log.$j" "$log.$i"; fi
+        i=$j
+    done
+    mv -f "$log" "$log.1"
+fi
+
+report="reports/dermaudit-$(date +%Y-%m-%d-%H%M%S)"
+summary=$("$DERMAUDIT" scan "$INPUT" --config "$WORKDIR/dermaudit.toml" \
+    --format text --output "$report.txt" --html "$report.html" \
+    --summary-line --log --wait "$WAIT" 2>>"$log")
+code=$?
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) exit $code: $summary" >>"$log"
+
+if [ -f "$report.txt" ]; then
+    printf '%s\n\n' "$summary"
+    cat "$report.txt"
+else
+    echo "dermaudit: the nightly scan failed (exit $code); the last lines of $WORKDIR/$log:"
+    tail -n 5 "$log"
+fi
+
+for ext in txt html; do
+    n=0
+    for f in $(ls -1r reports/dermaudit-*."$ext" 2>/dev/null); do
+        n=$((n + 1))
+        if [ "$n" -gt "$KEEP_REPORTS" ]; then rm -f "$f"; fi
+    done
+done
+# temporary files of a run that was killed (dermaudit writes every file atomically)
+find reports -name '.dermaudit-*.part' -mmin +1440 -exec rm -f {} + 2>/dev/null
+
+exit $code
+"""
+
+SYSTEMD = """\
+# /etc/systemd/system/dermaudit-nightly.service
+[Unit]
+Description=dermaudit nightly coding audit
+
+[Service]
+Type=oneshot
+User={user}
+ExecStart={script}
+# exit 1 (new problems) marks the unit failed: 'systemctl --failed' shows it, and
+# OnFailure= can start a unit that mails; 'journalctl -u dermaudit-nightly' shows the report
+
+# /etc/systemd/system/dermaudit-nightly.timer
+[Unit]
+Description=Run dermaudit every night
+
+[Timer]
+OnCalendar=*-*-* 02:30:00
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+"""
+
+PLACEHOLDERS = {
+    "dermaudit": "/path/to/venv/bin/dermaudit",
+    "workdir": "/srv/derm",
+    "input": "/srv/derm/exports/charges.csv",
+}
+
+
+def wrapper_script(dermaudit: str, workdir: str, input: str) -> str:
+    for name, v in (("dermaudit", dermaudit), ("workdir", workdir), ("input", input)):
+        if any(c in v for c in '"$`\\\n'):
+            raise UsageError(f"the {name} path {v!r} has a character the script cannot quote")
+    return (
+        WRAPPER.replace("@DERMAUDIT@", dermaudit)
+        .replace("@WORKDIR@", workdir)
+        .replace("@INPUT@", input)
+    )
+
+
+def systemd_units(script: str, user: str) -> str:
+    return SYSTEMD.format(script=script, user=user)
+
+
+def dermaudit_executable() -> str:
+    """The absolute path of this dermaudit (the venv's ``bin/dermaudit``)."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "dermaudit"
+    if beside.is_file():
+        return str(beside.absolute())
+    found = shutil.which("dermaudit")
+    return str(Path(found).absolute()) if found else str(beside.absolute())
+
+
+# the nightly settings `dermaudit init --cron` writes into dermaudit.toml
+CRON_SETTINGS: dict[str, Any] = {
+    "baseline": "findings/baseline.json",
+    "update_baseline": True,
+    "state": "findings/state.json",
+}
+
+
+def write_wrapper(config: Path, input: str, *, force: bool = False) -> str:
+    """Write ``dermaudit-nightly.sh`` beside ``config`` with absolute paths (this dermaudit,
+    the config's folder, ``input``); returns the instructions to print."""
+    import getpass
+
+    from .outputs import write_text
+
+    workdir = Path(config).absolute().parent
+    script = workdir / "dermaudit-nightly.sh"
+    if script.exists() and not force:
+        raise UsageError(f"{script} exists; pass --force to overwrite it")
+    text = wrapper_script(dermaudit_executable(), str(workdir), str(Path(input).absolute()))
+    write_text(script, text)
+    script.chmod(0o700)
+    user = getpass.getuser()
+    return "\n".join(
+        [
+            f"wrote {script} (runs the scan, keeps 30 reports, rotates its log)",
+            "",
+            "Try it once by hand, as the user cron will run it as:",
+            f"  env -i {script}; echo exit $?",
+            "",
+            "Cron (crontab -e): mails the report every night, 'Nothing new' when all is well",
+            "  MAILTO=billing@practice.example",
+            f"  30 2 * * * {script}",
+            "",
+            "Or a systemd timer (as root: write the two files, then",
+            "  systemctl daemon-reload && systemctl enable --now dermaudit-nightly.timer):",
+            "",
+            systemd_units(str(script), user),
+        ]
+    )

@@ -247,6 +247,7 @@ class Scan:
         self._state: Any = None  # nightly.State, read under the lock
         self._baseline: Any = None  # triage.Baseline, read before the scan
         self._started = ""
+        self._notes: list[str] = []  # from the run lock, for the report's notes
 
     def run(self) -> ScanResult:
         """Scan. A nightly scan (``state`` or ``update_baseline`` set) run outside
@@ -300,9 +301,15 @@ class Scan:
         if not self.nightly:
             yield
             return
-        with RunLock(self.targets(), log=self.log) as lock:
+
+        def note(message: str) -> None:  # a stale lock or partial file: also a report note
+            self.log(message)
+            if not message.startswith("waiting"):
+                self._notes.append(message)
+
+        with RunLock(self.targets(), log=note) as lock:
             lock.acquire(self.settings.wait)
-            remove_partials(self.targets(), self.log)
+            remove_partials(self.targets(), note)
             self._locked = True
             try:
                 yield
@@ -475,7 +482,7 @@ class Scan:
             redacted=s.redact,
         )
         ingested = raw.ingested
-        ingested.notes.extend(tri.notes)
+        ingested.notes.extend([*self._notes, *tri.notes])
         if redactor is not None:
             ingested = redact_ingested(ingested, redactor)
             if tri.baseline is not None:

@@ -155,7 +155,8 @@ def history_note(since: date, first_dos: date | None) -> str | None:
     have = (since - first_dos).days
     if have < GLOBAL_LOOKBACK_DAYS:
         return (
-            f"--since {since}: the input starts {first_dos}, only {max(have, 0)} day(s) before; "
+            f"auditing from {since}: the input starts {first_dos}, only {max(have, 0)} day(s) "
+            "before; "
             f"global-period rules need {GLOBAL_LOOKBACK_DAYS} days of history and new-patient "
             f"rules 3 years, so findings that depend on older visits may be missed"
         )
@@ -304,6 +305,8 @@ def triage(
             "new": int(f.filter(pl.col("status") == "new").height),
             "existing": int(f.filter(pl.col("status") == "existing").height),
             "fixed": int(t.fixed.height),
+            # every problem still there, of every date (the existing ones before --since too)
+            "open": int(everything.height - t.record.filter(pl.col("waived")).height),
         }
         if baseline.missing:
             t.baseline["missing"] = True

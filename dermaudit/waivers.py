@@ -153,8 +153,9 @@ def load_waivers(path: Path) -> list[Waiver]:
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of the waivers file: the state file records which waivers matched under it."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of the waivers file's text: the state file records which waivers matched under
+    it (a later edit makes those counts unknown rather than wrong)."""
+    return hashlib.sha256(read_text(path).encode("utf-8")).hexdigest()
 
 
 # ---- list and prune ---------------------------------------------------------------------------
@@ -243,3 +244,33 @@ def remove_waivers(text: str, path: Path, drop: set[int]) -> str:
     if not same:
         raise UsageError(f"{path}: cannot edit this file safely; remove the waivers by hand")
     return out
+
+
+def review(
+    path: Path, today: date, last_run: dict[str, Any] | None
+) -> tuple[str, list[WaiverStatus]]:
+    """The waivers file's text and each waiver's status (see ``statuses``)."""
+    text = read_text(path)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text, statuses(parse_waivers(text, path), today, last_run, digest)
+
+
+def prune(
+    path: Path,
+    today: date,
+    last_run: dict[str, Any] | None,
+    *,
+    unused: bool = False,
+    dry_run: bool = False,
+) -> list[WaiverStatus]:
+    """Remove expired waivers (and, with ``unused``, those that matched no finding in the last
+    recorded run) from the file, atomically; returns the removed ones."""
+    from .outputs import write_text
+
+    text, st = review(path, today, last_run)
+    drop = [x for x in st if x.status == "expired" or (unused and x.status == "unused")]
+    if drop and not dry_run:
+        out = remove_waivers(text, path, {x.waiver.index for x in drop})
+        private = not (path.stat().st_mode & 0o077)
+        write_text(path, out, private=private)
+    return drop

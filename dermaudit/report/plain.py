@@ -62,14 +62,15 @@ def _plural(n: int, word: str) -> str:
 
 def summary_line(result: ScanResult) -> str:
     """One line for cron logs and mail subjects, e.g. ``dermaudit: 3 new (1 denial, 2
-    review), 1 fixed, 40 existing; $88.95 over / $0.00 under / $12.00 either; 1 file,
-    2,617 lines`` (without a baseline: all findings)."""
+    review), 1 fixed, 40 open; $88.95 over / $0.00 under / $12.00 either; 1 file,
+    2,617 lines``: the new findings and their dollars (without a baseline: all findings);
+    ``open`` counts every unwaived finding still there, of every date."""
     s = summarize(result)
     f = reported(result)
     base = _baseline(result)
     if base is not None:
         head = f"{f.height:,} new ({_by_severity(f)}), {base['fixed']:,} fixed, "
-        head += f"{base['existing']:,} existing"
+        head += f"{base.get('open', base['existing']):,} open"
         if base.get("missing"):
             head += " (first run: no baseline yet)"
     else:
@@ -132,7 +133,7 @@ def text_report(result: ScanResult, top: int = 10, fail_on: str = "review") -> s
     )
     if base is not None:
         line = f"Since the last run: {base['new']:,} new, {base['fixed']:,} fixed, "
-        line += f"{base['existing']:,} still open"
+        line += f"{base.get('open', base['existing']):,} open in all"
         if base.get("missing"):
             line = "First run: no baseline yet, so every finding is new."
         out += _wrap(line, "")
@@ -210,7 +211,7 @@ def text_report(result: ScanResult, top: int = 10, fail_on: str = "review") -> s
         out.append("")
         out.append("NOTES")
         for n in notes:
-            out += _wrap(f"- {n}", "")
+            out += [("- " + x[2:]) if i == 0 else x for i, x in enumerate(_wrap(n, "  "))]
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 
@@ -219,3 +220,25 @@ def _rank(level: str) -> int:
         return Severity(level).rank
     except ValueError:
         return len(SEVERITY_ORDER)
+
+
+def waiver_lines(path: Any, statuses: list[Any], header: bool = True) -> list[str]:
+    """``dermaudit waivers list``: one block per waiver (``waivers.WaiverStatus``)."""
+    out: list[str] = []
+    if header:
+        counts: dict[str, int] = {}
+        for x in statuses:
+            counts[x.status] = counts.get(x.status, 0) + 1
+        parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        out.append(f"{_clean(path)}: {_plural(len(statuses), 'waiver')} ({parts or 'none'})")
+    for x in statuses:
+        w = x.waiver
+        out += _wrap(f"#{w.index} {x.status:<7} {w.describe()}: {x.detail}", "  ")
+        out += _wrap(f"by {w.by}: {w.reason}", "      ")
+    stale = [x for x in statuses if x.stale]
+    if header and stale:
+        expired = sum(1 for x in stale if x.status == "expired")
+        unused = len(stale) - expired
+        hint = "dermaudit waivers prune" + (" --unused" if unused else "")
+        out += _wrap(f"{_plural(len(stale), 'stale waiver')}: remove with '{hint}'", "")
+    return out
