@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -524,6 +525,8 @@ def _waiver_files(file: Path | None, config: Path | None) -> tuple[Path, Any]:
     if path is None:
         raise UsageError("no waivers file: pass --file FILE or set suppressions in dermaudit.toml")
     last = read_state(st.state).last_run if st.state is not None else None
+    with contextlib.suppress(ValueError):  # relative to the working folder when inside it
+        path = Path(path).absolute().relative_to(Path.cwd())
     return path, last
 
 

@@ -360,7 +360,6 @@ class Scan:
     def run_record(self, result: ScanResult) -> dict[str, Any]:
         """What the state file keeps about this run: dates and counts, no identifiers."""
         from . import __version__
-        from .waivers import file_digest
 
         s = self.settings
         tri = result.triage
@@ -390,10 +389,7 @@ class Scan:
             "dermaudit_version": __version__,
         }
         if s.suppressions is not None and tri is not None:
-            rec["waivers"] = {
-                "file_sha256": file_digest(s.suppressions),
-                "matched": tri.waiver_matches,
-            }
+            rec["waivers"] = {"matched": tri.waiver_matches}
         return rec
 
     # ---- steps ------------------------------------------------------------------------------

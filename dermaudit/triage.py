@@ -35,7 +35,7 @@ import polars as pl
 
 from .engine import _matches
 from .errors import UsageError
-from .waivers import PSEUDONYM, Waiver, load_waivers
+from .waivers import PSEUDONYM, Waiver, load_waivers, waiver_keys
 
 __all__ = [
     "Baseline",
@@ -146,7 +146,8 @@ class Triage:
     record: pl.DataFrame | None = None
     late: int = 0  # new findings dated before --since, kept
     since: date | None = None
-    waiver_matches: list[int] = field(default_factory=list)  # per waiver, in file order
+    # findings each waiver matched (waivers.waiver_keys -> count), for the state file
+    waiver_matches: dict[str, int] = field(default_factory=dict)
 
 
 def history_note(since: date, first_dos: date | None) -> str | None:
@@ -187,10 +188,10 @@ def _apply_waivers(
 ) -> pl.DataFrame:
     rules = f["rule"].unique().to_list()
     parts = []
-    for w in waivers:
+    for w, key in zip(waivers, waiver_keys(waivers), strict=True):
         cond = _waiver_condition(w, rules)
         hit = f.filter(cond)
-        t.waiver_matches.append(hit.height)
+        t.waiver_matches[key] = hit.height
         if w.expired(today):
             if hit.height:  # the finding is back: say why; an expired waiver of nothing is quiet
                 t.expired_waivers.append(f"{w.describe()} expired {w.until} (by {w.by})")

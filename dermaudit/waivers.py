@@ -152,10 +152,21 @@ def load_waivers(path: Path) -> list[Waiver]:
     return parse_waivers(read_text(path), path)
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of the waivers file's text: the state file records which waivers matched under
-    it (a later edit makes those counts unknown rather than wrong)."""
-    return hashlib.sha256(read_text(path).encode("utf-8")).hexdigest()
+def waiver_keys(waivers: list[Waiver]) -> list[str]:
+    """A key per waiver for the state file's match counts: a digest of its rule, date,
+    provider, fingerprint, expiry, reason and author (not of its patient or claim id), numbered
+    among equal ones. Pruning or adding other waivers leaves a waiver's key as it was."""
+    seen: dict[str, int] = {}
+    out = []
+    for w in waivers:
+        text = "\x1f".join(
+            str(v or "")
+            for v in (w.rule, w.dos, w.provider, w.fingerprint, w.until, w.reason, w.by)
+        )
+        base = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        seen[base] = seen.get(base, 0) + 1
+        out.append(f"{base}-{seen[base]}")
+    return out
 
 
 # ---- list and prune ---------------------------------------------------------------------------
@@ -174,16 +185,18 @@ class WaiverStatus:
 
 
 def statuses(
-    waivers: list[Waiver], today: date, last_run: dict[str, Any] | None, digest: str
+    waivers: list[Waiver], today: date, last_run: dict[str, Any] | None
 ) -> list[WaiverStatus]:
-    """Each waiver's status today, with the matches recorded by the last run (state file)
-    when that run read the same waivers file."""
+    """Each waiver's status today, with the findings it matched in the last recorded run
+    (unknown for a waiver added or edited since)."""
     rec = (last_run or {}).get("waivers") or {}
-    matched: list[int] | None = rec.get("matched") if rec.get("file_sha256") == digest else None
+    got = rec.get("matched") if isinstance(rec, dict) else None
+    matched: dict[str, Any] = got if isinstance(got, dict) else {}
     run_day = (last_run or {}).get("run_date")
     out = []
-    for w in waivers:
-        m = matched[w.index - 1] if matched is not None and w.index <= len(matched) else None
+    for w, key in zip(waivers, waiver_keys(waivers), strict=True):
+        m = matched.get(key)
+        m = m if isinstance(m, int) else None
         if w.expired(today):
             assert w.until is not None
             days = (today - w.until).days
@@ -251,8 +264,7 @@ def review(
 ) -> tuple[str, list[WaiverStatus]]:
     """The waivers file's text and each waiver's status (see ``statuses``)."""
     text = read_text(path)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return text, statuses(parse_waivers(text, path), today, last_run, digest)
+    return text, statuses(parse_waivers(text, path), today, last_run)
 
 
 def prune(

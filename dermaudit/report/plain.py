@@ -89,19 +89,25 @@ def summary_line(result: ScanResult) -> str:
     return "dermaudit: " + "; ".join(parts)
 
 
-def _wrap(text: str, indent: str = "   ") -> list[str]:
+def _wrap(text: str, indent: str = "   ", sub: str | None = None) -> list[str]:
     return textwrap.wrap(
         _clean(text),
         width=WIDTH,
         initial_indent=indent,
-        subsequent_indent=indent,
+        subsequent_indent=indent if sub is None else sub,
         break_long_words=True,
         break_on_hyphens=False,
     ) or [indent.rstrip()]
 
 
 def _where(r: dict[str, Any]) -> str:
-    ident = f"claim {_clean(r['claim_id'])}" if r.get("claim_id") else "no claim id"
+    claim = r.get("claim_id")
+    if claim and "|" not in claim:  # ingest keys a line without a claim id patient|dos|provider
+        ident = f"claim {_clean(claim)}"
+    elif r.get("patient_id"):
+        ident = f"patient {_clean(r['patient_id'])}"
+    else:
+        ident = "no claim id"
     dos = f"DOS {r['dos']}" if r.get("dos") else "no date"
     return f"{ident}, {dos}"
 
@@ -211,7 +217,7 @@ def text_report(result: ScanResult, top: int = 10, fail_on: str = "review") -> s
         out.append("")
         out.append("NOTES")
         for n in notes:
-            out += [("- " + x[2:]) if i == 0 else x for i, x in enumerate(_wrap(n, "  "))]
+            out += _wrap(n, "- ", "  ")
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 
@@ -233,7 +239,7 @@ def waiver_lines(path: Any, statuses: list[Any], header: bool = True) -> list[st
         out.append(f"{_clean(path)}: {_plural(len(statuses), 'waiver')} ({parts or 'none'})")
     for x in statuses:
         w = x.waiver
-        out += _wrap(f"#{w.index} {x.status:<7} {w.describe()}: {x.detail}", "  ")
+        out += _wrap(f"#{w.index} {x.status:<7} {w.describe()}: {x.detail}", "  ", "      ")
         out += _wrap(f"by {w.by}: {w.reason}", "      ")
     stale = [x for x in statuses if x.stale]
     if header and stale:
