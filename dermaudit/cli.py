@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -34,6 +35,7 @@ class Fmt(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     parquet = "parquet"
+    text = "text"
 
 
 class Level(StrEnum):
@@ -161,8 +163,33 @@ def scan(
         ),
     ] = False,
     baseline: Annotated[
-        Path | None, typer.Option(help="Previous JSON output: report only new findings.")
+        Path | None,
+        typer.Option(
+            help="Previous run's findings: mark findings new or existing (missing: all new)."
+        ),
     ] = None,
+    update_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--update-baseline/--no-update-baseline",
+            help="After a successful scan, write this run's findings to --baseline (atomically).",
+        ),
+    ] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Nightly state file: the last run (default --since), one run at a time."),
+    ] = None,
+    wait: Annotated[
+        int,
+        typer.Option(min=0, help="Seconds to wait for another run on the same files (0: stop)."),
+    ] = 0,
+    summary_line: Annotated[
+        bool,
+        typer.Option(
+            "--summary-line/--no-summary-line",
+            help="Also print one line: new findings by severity, dollars, files and lines.",
+        ),
+    ] = False,
     suppressions: Annotated[
         Path | None, typer.Option(help="TOML file of waived (reviewed) findings.")
     ] = None,
@@ -197,10 +224,11 @@ def scan(
       dermaudit scan charges.csv --format json -o findings.json --fail-on denial
 
       dermaudit scan today.csv --baseline yesterday.json --suppressions waivers.toml -q
+
+      dermaudit scan exports/ --baseline base.json --update-baseline --state state.json \\
+        --format text -o report.txt --summary-line
     """
     from .config import Settings
-    from .report import console as rconsole
-    from .report.plain import summary_line
     from .scan import Scan
 
     values = {
@@ -218,6 +246,10 @@ def scan(
         "top": top,
         "verbose": verbose,
         "baseline": baseline,
+        "update_baseline": update_baseline,
+        "state": state,
+        "wait": wait,
+        "summary_line": summary_line,
         "suppressions": suppressions,
         "since": _date_opt(since, "--since"),
         "log": log,
@@ -226,17 +258,30 @@ def scan(
     explicit = {k: v for k, v in values.items() if _given(ctx, k)}
     st = Settings.resolve(explicit, config, discover=True)
     logger = _log_fn(st.log)
-    with _progress(_progress_enabled(st.quiet)) as progress:
-        result = Scan(paths, st, progress=progress, log=logger).run()
-    to_stdout = st.output is None or str(st.output) == "-"
-    machine_on_stdout = st.format != "table" and to_stdout
-    if st.format == "parquet" and to_stdout:
+    if st.format == "parquet" and (st.output is None or str(st.output) == "-"):
         raise UsageError("--format parquet needs --output FILE (binary output)")
+    job = Scan(paths, st, log=logger)
+    with job.locked():  # nightly scans: one run at a time over the state and the outputs
+        with _progress(_progress_enabled(st.quiet)) as progress:
+            job.progress = progress
+            result = job.run()
+        _write_outputs(result, st, logger)
+        job.commit(result)  # the baseline and the state file, after the outputs
+    code = result.exit_code()
+    if code:
+        raise typer.Exit(code)
+
+
+def _write_outputs(result: Any, st: Any, logger: Any) -> None:
+    from .report import console as rconsole
+    from .report.plain import summary_line
+
+    to_stdout = st.output is None or str(st.output) == "-"
+    text_on_stdout = st.format != "table" and to_stdout
     if st.format != "table":
         if to_stdout:
             sys.stdout.write(result.text(st.format))
         else:
-            assert st.output is not None
             result.write(st.output, st.format)
             logger(f"wrote {st.format} to {st.output}")
     elif not to_stdout:
@@ -244,7 +289,6 @@ def scan(
 
         from .outputs import write_text
 
-        assert st.output is not None
         buf = io.StringIO()
         con = Console(file=buf, theme=rconsole.THEME, width=100, no_color=True)
         rconsole.render(result, con, top=st.top, verbose=st.verbose)
@@ -252,13 +296,10 @@ def scan(
     if st.html is not None:
         result.to_html(st.html)
         logger(f"wrote HTML report to {st.html}")
-    if st.quiet:
-        print(summary_line(result), file=sys.stderr if machine_on_stdout else sys.stdout)
-    elif st.format == "table" and to_stdout:
+    if st.quiet or st.summary_line:
+        print(summary_line(result), file=sys.stderr if text_on_stdout else sys.stdout)
+    if not st.quiet and st.format == "table" and to_stdout:
         rconsole.render(result, rconsole.make_console(), top=st.top, verbose=st.verbose)
-    code = result.exit_code()
-    if code:
-        raise typer.Exit(code)
 
 
 @app.command()
@@ -281,6 +322,14 @@ def init(
         Path | None,
         typer.Option(help="Where to write the key.", show_default="~/.config/dermaudit/redact.key"),
     ] = None,
+    cron: Annotated[
+        bool,
+        typer.Option(
+            "--cron",
+            help="Set up a nightly run: baseline and state in the config, dermaudit-nightly.sh "
+            "beside it, and print the cron line and systemd units.",
+        ),
+    ] = False,
 ) -> None:
     """Write a commented starter dermaudit.toml using the columns detected in SAMPLE, and/or
     the redaction key (--key).
@@ -290,6 +339,8 @@ def init(
       dermaudit init charges.csv
 
       dermaudit init --key
+
+      dermaudit init exports/charges.csv --cron
     """
     from .config import starter
     from .ingest.columns import detect
@@ -313,8 +364,17 @@ def init(
     guard([("--path", path)], files)
     raw = read_file(files[0])
     mapping = detect(raw.frame.columns).as_dict()
-    write_text(path, starter(files[0].name, mapping, fail_on="denial"), private=False)
+    values: dict[str, Any] = {"fail_on": "denial"}
+    if cron:
+        from .nightly import CRON_SETTINGS
+
+        values.update(CRON_SETTINGS)
+    write_text(path, starter(files[0].name, mapping, **values), private=False)
     print(f"wrote {path} ({len(mapping)} columns mapped from {files[0].name})")
+    if cron:
+        from .nightly import write_wrapper
+
+        print(write_wrapper(path, sample, force=force))
 
 
 @app.command()
@@ -484,6 +544,79 @@ def rule_cmd(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. DEST-002
     for k, v in r.docs.items():
         md += [f"## {k}", "", v, ""]
     make_console().print(Markdown("\n".join(md)))
+
+
+waivers_app = typer.Typer(
+    help="Waivers (reviewed findings): list them with their status, prune stale ones.",
+    no_args_is_help=True,
+)
+app.add_typer(waivers_app, name="waivers")
+
+
+def _waiver_files(file: Path | None, config: Path | None) -> tuple[Path, Any]:
+    """The waivers file (--file, else ``suppressions`` in the config) and the last run
+    recorded in the config's state file (or None)."""
+    from .config import Settings
+    from .nightly import read_state
+
+    st = Settings.resolve({}, config, discover=True)
+    path = file or st.suppressions
+    if path is None:
+        raise UsageError("no waivers file: pass --file FILE or set suppressions in dermaudit.toml")
+    last = read_state(st.state).last_run if st.state is not None else None
+    with contextlib.suppress(ValueError):  # relative to the working folder when inside it
+        path = Path(path).absolute().relative_to(Path.cwd())
+    return path, last
+
+
+@waivers_app.command("list")
+def waivers_list(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Waivers file.", show_default="suppressions")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Config file.", show_default="./dermaudit.toml if present"),
+    ] = None,
+) -> None:
+    """Show every waiver: active, expired, or matching nothing in the last recorded run."""
+    from datetime import date as _date
+
+    from .report.plain import waiver_lines
+    from .waivers import review
+
+    path, last = _waiver_files(file, config)
+    _, statuses = review(path, _date.today(), last)
+    for line in waiver_lines(path, statuses):
+        print(line)
+
+
+@waivers_app.command("prune")
+def waivers_prune(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Waivers file.", show_default="suppressions")
+    ] = None,
+    unused: Annotated[
+        bool, typer.Option(help="Also remove waivers that matched nothing in the last run.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Only show what would be removed.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Config file.", show_default="./dermaudit.toml if present"),
+    ] = None,
+) -> None:
+    """Remove expired waivers from the file (atomically; other text and comments are kept)."""
+    from datetime import date as _date
+
+    from .report.plain import waiver_lines
+    from .waivers import prune
+
+    path, last = _waiver_files(file, config)
+    removed = prune(path, _date.today(), last, unused=unused, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    print(f"{path}: {verb} {len(removed)} waiver(s)")
+    for line in waiver_lines(path, removed, header=False):
+        print(line)
 
 
 refdata_app = typer.Typer(

@@ -32,7 +32,7 @@ from typing import Any, Literal, get_args, get_origin
 from .errors import ConfigError, UsageError
 from .model import PAYER_CLASSES
 
-Format = Literal["table", "json", "jsonl", "csv", "parquet"]
+Format = Literal["table", "json", "jsonl", "csv", "parquet", "text"]
 FailOn = Literal["info", "review", "revenue", "denial", "compliance", "never"]
 
 
@@ -47,7 +47,9 @@ def _opt(default: Any, doc: str, example: Any = None) -> Any:
 class Settings:
     """Every ``dermaudit scan`` option. The defaults are the command line's defaults."""
 
-    format: Format = _opt("table", "output format: table | json | jsonl | csv | parquet")
+    format: Format = _opt(
+        "table", "output format: table | json | jsonl | csv | parquet | text (plain, for mail)"
+    )
     output: Path | None = _opt(
         None, "write the findings here ('-' = stdout)", example="findings/today.json"
     )
@@ -71,13 +73,30 @@ class Settings:
     verbose: bool = _opt(False, "console: add the full rule table, skipped rules and columns")
     top: int = _opt(5, "problems shown in the console summary")
     baseline: Path | None = _opt(
-        None, "previous JSON output: mark findings new or existing", example="findings/latest.json"
+        None,
+        "previous run's findings: mark findings new or existing (missing: all new)",
+        example="findings/baseline.json",
+    )
+    update_baseline: bool = _opt(
+        False, "after a successful scan, write this run's findings to the baseline"
+    )
+    state: Path | None = _opt(
+        None,
+        "nightly state file: the last run (default --since) and one run at a time",
+        example="findings/state.json",
+    )
+    wait: int = _opt(0, "seconds to wait for another run on the same files (0: stop at once)")
+    summary_line: bool = _opt(
+        False, "also print one line: new findings by severity, dollars, files and lines"
     )
     suppressions: Path | None = _opt(
         None, "TOML file of waived (reviewed) findings", example="waivers.toml"
     )
     since: date | None = _opt(
-        None, "audit lines on or after this date; older lines are history", example="2026-01-01"
+        None,
+        "audit lines on or after this date; older lines are history (with state: the last "
+        "run's latest date of service)",
+        example="2026-01-01",
     )
     log: bool = _opt(False, "timestamped progress lines on stderr (counts only, no patient data)")
     partitions: int = _opt(0, "patient-hash partitions (0 = automatic, 1 = in memory)")
@@ -111,7 +130,16 @@ class Settings:
 
 
 SECTIONS = ("scan", "columns", "payers", "per_payer")
-PATH_HINTS = {"output", "html", "columns", "payer_map", "baseline", "suppressions", "ruleset"}
+PATH_HINTS = {
+    "output",
+    "html",
+    "columns",
+    "payer_map",
+    "baseline",
+    "state",
+    "suppressions",
+    "ruleset",
+}
 
 
 def _hints() -> dict[str, Any]:

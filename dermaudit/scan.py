@@ -15,9 +15,10 @@ The returned ``ScanResult`` writes every output itself (``write``, ``to_html``),
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -44,6 +45,7 @@ FORMAT_BY_SUFFIX = {
     ".parquet": "parquet",
     ".html": "html",
     ".htm": "html",
+    ".txt": "text",
 }
 
 
@@ -139,12 +141,22 @@ class ScanResult(engine.ScanResult):
         if fmt == "html":
             self.to_html(dest)
             return
+        if fmt == "text":
+            from .outputs import write_text
+
+            write_text(dest, self.text("text"))
+            return
         export.write(self, fmt, dest, self.findings)
 
     def text(self, format: str) -> str:
-        """The findings as text (json, jsonl or csv), as written to stdout."""
+        """The findings as text (json, jsonl, csv; or text: the plain report for mail), as
+        written to stdout."""
         from .report import export
 
+        if format == "text":
+            from .report.plain import text_report
+
+            return text_report(self, top=self.settings.top, fail_on=self.settings.fail_on)
         out = export.write(self, format, None, self.findings)
         assert out is not None
         return out
@@ -171,6 +183,12 @@ class ScanResult(engine.ScanResult):
         )
         assert t.baseline is not None
         return {k: int(t.baseline[k]) for k in ("new", "existing", "fixed")}
+
+
+def datetime_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _iso(value: Any) -> date | None:
@@ -224,20 +242,155 @@ class Scan:
         self.progress = progress or (lambda _s, _d, _t: None)
         self.log = log or (lambda _m: None)
         self.today = today
+        self.since: date | None = self.settings.since
+        self._locked = False
+        self._state: Any = None  # nightly.State, read under the lock
+        self._baseline: Any = None  # triage.Baseline, read before the scan
+        self._started = ""
+        self._notes: list[str] = []  # from the run lock, for the report's notes
 
     def run(self) -> ScanResult:
+        """Scan. A nightly scan (``state`` or ``update_baseline`` set) run outside
+        ``locked()`` takes the lock itself and commits the baseline and state at the end."""
+        if self.nightly and not self._locked:
+            with self.locked():
+                result = self._run()
+                self.commit(result)
+                return result
+        return self._run()
+
+    def _run(self) -> ScanResult:
         from .ingest.readers import expand_paths
         from .outputs import guard
 
         s = self.settings
+        self._started = datetime_now()
         inputs = expand_paths(self.paths)
-        guard([("--output", s.output), ("--html", s.html)], inputs)
+        written = [("--output", s.output), ("--html", s.html), ("state", s.state)]
+        if s.update_baseline:
+            written.append(("baseline", s.baseline))
+        guard(written, inputs)
         if s.path:
             self.log(f"config {s.path}")
+        self._prepare()
         raw = self._execute()
         result = self._triage(raw)
         result.inputs = inputs
         return result
+
+    # ---- nightly runs: lock, state, baseline (see nightly.py) -------------------------------
+
+    @property
+    def nightly(self) -> bool:
+        return self.settings.state is not None or self.settings.update_baseline
+
+    def targets(self) -> list[Path]:
+        """Every file this scan writes (what the run lock covers)."""
+        s = self.settings
+        out = [s.state, s.html, s.baseline if s.update_baseline else None]
+        if s.output is not None and str(s.output) != "-":
+            out.append(s.output)
+        return [Path(p) for p in out if p is not None]
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run lock over the state, the baseline and the outputs (nightly scans only;
+        other scans do not lock). Waits up to ``settings.wait`` seconds for another run."""
+        from .nightly import RunLock, remove_partials
+
+        if not self.nightly:
+            yield
+            return
+
+        def note(message: str) -> None:  # a stale lock or partial file: also a report note
+            self.log(message)
+            if not message.startswith("waiting"):
+                self._notes.append(message)
+
+        with RunLock(self.targets(), log=note) as lock:
+            lock.acquire(self.settings.wait)
+            remove_partials(self.targets(), note)
+            self._locked = True
+            try:
+                yield
+            finally:
+                self._locked = False
+
+    def _prepare(self) -> None:
+        """Before any scan work: read and check the state file and the baseline (a damaged
+        or foreign one stops the run here, naming the file) and choose ``--since``."""
+        from .nightly import default_since, read_state
+        from .triage import read_baseline
+
+        s = self.settings
+        if s.update_baseline and s.baseline is None:
+            raise UsageError('--update-baseline needs the baseline path (baseline = "...")')
+        self._state = read_state(s.state) if s.state is not None else None
+        self._baseline = read_baseline(s.baseline, missing_ok=True) if s.baseline else None
+        self.since = s.since
+        if self.since is None and self._state is not None:
+            self.since = default_since(self._state)
+            if self.since is not None:
+                self.log(f"--since {self.since}: the latest date of service of the last run")
+
+    def commit(self, result: ScanResult) -> None:
+        """After the outputs: write the baseline (``update_baseline``), then the state file,
+        each atomically. Call it with the lock held (``locked()``)."""
+        from .nightly import write_baseline, write_state
+        from .triage import baseline_document
+
+        s = self.settings
+        tri = result.triage
+        if s.update_baseline and s.baseline is not None and tri is not None:
+            head, frame = baseline_document(
+                tri,
+                redacted=result.redacted,
+                meta={
+                    "written": datetime_now(),
+                    "first_dos": result.stats.get("first_dos"),
+                    "last_dos": result.stats.get("last_dos"),
+                },
+            )
+            write_baseline(s.baseline, head, frame)
+            self.log(f"wrote the baseline ({frame.height} findings) to {s.baseline}")
+        if self._state is not None:
+            write_state(self._state, self.run_record(result))
+            self.log(f"recorded the run in {self._state.path}")
+
+    def run_record(self, result: ScanResult) -> dict[str, Any]:
+        """What the state file keeps about this run: dates and counts, no identifiers."""
+        from . import __version__
+
+        s = self.settings
+        tri = result.triage
+        base = tri.baseline if tri is not None and tri.baseline is not None else None
+        b = self._baseline
+        rec: dict[str, Any] = {
+            "started": self._started,
+            "finished": datetime_now(),
+            "run_date": (self.today or date.today()).isoformat(),
+            "since": self.since.isoformat() if self.since else None,
+            "since_from": None if self.since is None else ("option" if s.since else "state"),
+            "first_dos": result.stats.get("first_dos"),
+            "last_dos": result.stats.get("last_dos"),
+            "files": len(result.ingested.files),
+            "lines": int(result.stats.get("rows") or 0),
+            "findings": result.findings.height,
+            "new": base["new"] if base else None,
+            "existing": base["existing"] if base else None,
+            "fixed": base["fixed"] if base else None,
+            "waived": tri.waived.height if tri is not None else 0,
+            "exit_code": result.exit_code(),
+            "baseline": None
+            if b is None
+            else ("written" if s.update_baseline else "read")
+            + (" (first run)" if b.missing else ""),
+            "redacted": result.redacted,
+            "dermaudit_version": __version__,
+        }
+        if s.suppressions is not None and tri is not None:
+            rec["waivers"] = {"matched": tri.waiver_matches}
+        return rec
 
     # ---- steps ------------------------------------------------------------------------------
 
@@ -315,17 +468,17 @@ class Scan:
                 waivers = [w.pseudonymised(redactor.pseudonym) for w in waivers]
         tri = triage(
             findings,
-            since=s.since,
+            since=self.since,
             per_payer=s.per_payer,
             waivers=waivers,
-            baseline_path=s.baseline,
+            baseline=self._baseline,
             first_dos=_iso(raw.stats.get("first_dos")),
             last_dos=_iso(raw.stats.get("last_dos")),
             today=self.today,
             redacted=s.redact,
         )
         ingested = raw.ingested
-        ingested.notes.extend(tri.notes)
+        ingested.notes.extend([*self._notes, *tri.notes])
         if redactor is not None:
             ingested = redact_ingested(ingested, redactor)
             if tri.baseline is not None:
