@@ -24,7 +24,7 @@ encounter, only over a few dozen visit components and rule ids):
 3. Lines are built per component with codes consistent with site, size, diagnosis and payer
    (site group and size band, benign vs malignant families, repair class and length, Mohs site
    family and ICD-10-CM site axis, symptom diagnoses on Medicare benign removals, ...). The
-   clean data are meant to be correct by ``shared/domain/derm_rules.md``.
+   clean data are meant to be correct by the rule catalogue (``dermaudit rules``).
 4. Whole patients are dropped at random until the file has at most ``--lines`` lines (the
    seeded errors then add or remove a few).
 5. Errors are injected into ``--error-rate`` of the encounters: each rule in ``RULES`` picks

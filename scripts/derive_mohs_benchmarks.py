@@ -1,8 +1,9 @@
 """Derive per-provider Mohs add-on/primary benchmarks from CMS 2021 provider-and-service data.
 
 Reads the CMS "Medicare Physician & Other Practitioners - by Provider and Service" CY2021
-extract for HCPCS 17311-17315 (``/work/shared/data/external/cms-mpop-mohs-2021/``, see its
-SOURCE.md) and writes ``rulesets/benchmarks_mohs_mpop2021.toml``, which MOHS-007 reads.
+extract for HCPCS 17311-17315 (download it from data.cms.gov, dataset "Medicare Physician &
+Other Practitioners - by Provider and Service", year 2021, filtered to those codes; pass it with
+``--data``) and writes ``rulesets/benchmarks_mohs_mpop2021.toml``, which MOHS-007 reads.
 
 Method (also written into the output file):
 
@@ -20,8 +21,8 @@ Method (also written into the output file):
 
 Usage (from the repository root)::
 
-    python scripts/derive_mohs_benchmarks.py            # writes the TOML
-    python scripts/derive_mohs_benchmarks.py --check    # exit 1 if the file is out of date
+    python scripts/derive_mohs_benchmarks.py --data FILE.csv   # writes the TOML
+    python scripts/derive_mohs_benchmarks.py --data FILE.csv --check   # exit 1 if out of date
 
 The script is deterministic: the same input file always gives byte-identical output.
 """
@@ -36,7 +37,7 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path("/work/shared/data/external/cms-mpop-mohs-2021")
+DATA_DIR = Path("data")
 DATA_FILE = "Medicare_Physician_Other_Practitioners_by_Provider_and_Service_2021.csv"
 EXPECTED_SHA256 = "fd3f5addda34229ba00a2ae2fa60d6d4e940bbd2eb598b61c0aa76b33e9a458b"
 OUT = ROOT / "rulesets" / "benchmarks_mohs_mpop2021.toml"
@@ -111,7 +112,7 @@ def render(results: dict[str, dict[str, float | int]]) -> str:
         "#   re-run the script instead.",
         f"# Source: {SOURCE}.",
         "#   Original publisher CMS; U.S. federal public-use data.",
-        "#   Provenance: the input folder's SOURCE.md.",
+        "#   Provenance: data.cms.gov (the by Provider and Service dataset, 2021).",
         "# Method: individual rendering providers only (Rndrng_Prvdr_Ent_Cd = I); Tot_Srvcs summed",
         "#   per NPI and code over both places of service; providers kept when they have a row for",
         f"#   both the primary and the add-on code and >= {MIN_PRIMARY} primary services; ratio =",
@@ -125,7 +126,7 @@ def render(results: dict[str, dict[str, float | int]]) -> str:
         "# Each section: value (= p95, the MOHS-007 review trigger for the ratio), unit, the",
         "#   distribution (median, p75, p90, p95, p99, mean, sd), n_providers (after the filters),",
         "#   primary/addon_services_total (all individual providers' rows, before the filters; the",
-        "#   all-entity national totals in SOURCE.md are slightly higher), source, confidence,",
+        "#   all-entity national totals CMS publishes are slightly higher), source, confidence,",
         "#   note.",
         "",
     ]
@@ -166,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     digest = sha256(args.data)
     if digest != EXPECTED_SHA256:
         print(
-            f"{args.data}: SHA-256 {digest} differs from SOURCE.md ({EXPECTED_SHA256})",
+            f"{args.data}: SHA-256 {digest} differs from the file this table was derived "
+            f"from ({EXPECTED_SHA256})",
             file=sys.stderr,
         )
         return 2

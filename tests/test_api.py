@@ -82,7 +82,7 @@ def test_api_does_not_read_a_config_from_the_working_directory(
 
 def test_write_every_format_by_suffix(charges: Path, tmp_path: Path) -> None:
     result = dermaudit.scan(charges)
-    for name in ("f.json", "f.jsonl", "f.csv", "f.parquet", "r.html"):
+    for name in ("f.json", "f.jsonl", "f.csv", "f.parquet", "r.html", "mail.txt"):
         result.write(tmp_path / name)
         assert (tmp_path / name).stat().st_size > 0
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o600  # may hold identifiers
@@ -90,7 +90,7 @@ def test_write_every_format_by_suffix(charges: Path, tmp_path: Path) -> None:
     assert pl.read_parquet(tmp_path / "f.parquet").height == result.findings.height
     assert "<html" in (tmp_path / "r.html").read_text()
     with pytest.raises(UsageError, match="cannot tell the format"):
-        result.write(tmp_path / "f.txt")
+        result.write(tmp_path / "f.docx")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
 
 

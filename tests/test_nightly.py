@@ -160,7 +160,7 @@ def test_summary_line_counts_either_dollars(tmp_path: Path) -> None:
     s = json.loads(out.read_text())["summary"]
     assert s["amount_either"] > 0
     assert r.stdout == (
-        f"dermaudit: {s['findings']} findings (28 compliance, 16 denial, 5 revenue, 33 review); "
+        f"dermaudit: {s['findings']} findings (27 compliance, 17 denial, 5 revenue, 33 review); "
         f"${s['amount_over']:,.2f} over / ${s['amount_under']:,.2f} under / "
         f"${s['amount_either']:,.2f} either; 1 file, {s['rows']:,} lines\n"
     )

@@ -10,10 +10,9 @@ severities and money directions). A file-level
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
-
-import re
 
 import polars as pl
 import pytest

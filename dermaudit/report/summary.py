@@ -69,8 +69,9 @@ SCORECARD_BENCHMARKS = (
 
 EM_LEVEL_BENCHMARK_NOTE = (
     "No verified national E/M level distribution for dermatology exists in dermaudit's "
-    "reference data (derm_rules.md section 5.4: the AAD/CMS 'BESS' figures could not be "
-    "verified, and pre-2021 figures must not be compared with post-2021 coding). Compare "
+    "reference data: no public national figure by specialty was found that could be checked, "
+    "and pre-2021 figures must not be compared with post-2021 coding (CPT 2021 E/M office "
+    "visit guideline changes). Compare "
     "providers with each other and with the practice's own history, not with a national figure."
 )
 

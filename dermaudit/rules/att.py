@@ -15,7 +15,6 @@ import polars as pl
 from ..model import Confidence, Money, Severity
 from .base import CPT_BOOK, NCCI_MANUAL, Context, rule
 from .repair import (
-    NCCI_CH3,
     att_repair_hits,
     bundled,
     emit_bundled,

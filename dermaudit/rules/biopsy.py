@@ -23,7 +23,17 @@ import polars as pl
 
 from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import CPT_BOOK, NCCI_MANUAL, Context, emit, line_field, msg, rows_of, rule
+from .base import (
+    CPT_BOOK,
+    NCCI_MANUAL,
+    PARTNER_ROWS,
+    Context,
+    emit,
+    line_field,
+    msg,
+    rows_of,
+    rule,
+)
 
 BX_START = date(2019, 1, 1)
 
@@ -313,10 +323,22 @@ def bx_002(ctx: Context) -> pl.LazyFrame:
 SESSION_CODES = ["17000", "17003", "17004", "17110", "17111", "11200", "11201"]
 
 
-def _pairs(ctx: Context) -> pl.LazyFrame:
-    """The (skin biopsy line, definitive lesion line) pairs of one day (DOS >= 2019) that
-    BX-003/BX-004 can report: pairs whose biopsy carries a modifier are kept only when the two
-    sites are the same (``cat`` is null for the others, and both rules skip them)."""
+def _partners(ctx: Context) -> pl.LazyFrame:
+    """Per skin biopsy line (DOS >= 2019, insured) on a day with a definitive lesion procedure:
+    its definitive partners, by category, as BX-003/BX-004 judge them.
+
+    A pair is at the ``same`` site when both sites are recorded and equal and their anatomic
+    modifiers do not conflict; a line is ``modified`` when it carries 59/X{EPSU} (or, for the
+    biopsy, an anatomic modifier). Categories: ``same_site`` (same site, either line
+    modified), ``no_modifier`` (neither line modified, any site) and ``wrong_line`` (only the
+    partner modified, never at the same site). For each biopsy and category the columns hold
+    the partner rows (at most PARTNER_ROWS), codes, first distinct modifier, whether any
+    partner is at the same site, whether all are at recorded different sites, and the 'soft'
+    flag (XE, a frozen section, or a multi-lesion session code as partner).
+
+    Built without pairing every biopsy with every partner: partners are grouped by (day, site,
+    anatomic modifiers, modified) and by (day, modified); a biopsy is joined to the groups at
+    its own site only, and to per-day aggregates otherwise - memory grows with the lines."""
     anat = ctx.ref.modifiers_of("anatomic")
     distinct = ctx.ref.modifiers_of("distinct")
     keep = [*anat, *distinct]
@@ -325,8 +347,6 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         return pl.col("mods").list.eval(pl.element().filter(pl.element().is_in(names)))
 
     def anat_text() -> pl.Expr:
-        """The line's anatomic modifiers, sorted and joined ('' for none). Few lines have one:
-        the list sort, costly per row, is skipped for the others."""
         a = mods_in(anat)
         return pl.when(a.list.len() == 0).then(pl.lit("")).otherwise(a.list.sort().list.join(" "))
 
@@ -336,8 +356,6 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         pl.col("cpt").is_in(SKIN_BX) & (pl.col("dos") >= BX_START) & insured
     )
     df_lines = ctx.lines.filter(pl.col("cpt").is_in(definitive_codes(ctx)) & insured)
-    # only days with both a biopsy and a definitive procedure make pairs: the list and text
-    # work below runs on those days' lines only
     bx_lines, df_lines = (
         bx_lines.join(df_lines.select(DAY_ID), on=DAY_ID, how="semi"),
         df_lines.join(bx_lines.select(DAY_ID), on=DAY_ID, how="semi"),
@@ -366,74 +384,110 @@ def _pairs(ctx: Context) -> pl.LazyFrame:
         anat_text().alias("d_anat"),
         mods_in(distinct).list.first().alias("d_dmod"),
         pl.col("m_distinct").fill_null(False).alias("d_mod"),
-        pl.col("mods").list.contains("XE").fill_null(False).alias("d_xe"),
+        (
+            pl.col("mods").list.contains("XE").fill_null(False)
+            # a multi-lesion session code's site is a region ("bilateral forearms"): an equal
+            # site text cannot show that the biopsy was of a destroyed lesion
+            | pl.col("cpt").is_in(SESSION_CODES)
+        ).alias("d_soft"),
     )
-    # days with a frozen section (88331); the others get False below
+
+    def group(keys: list[str]) -> pl.LazyFrame:
+        return (
+            df.sort("d_row")
+            .group_by(keys)
+            .agg(
+                pl.len().alias("g_n"),
+                pl.col("d_site").null_count().alias("g_nosite"),
+                pl.col("d_row").head(PARTNER_ROWS).alias("g_rows"),
+                pl.col("d_cpt").unique().alias("g_cpts"),
+                pl.col("d_dmod").drop_nulls().first().alias("g_dmod"),
+                pl.col("d_soft").any().alias("g_soft"),
+            )
+        )
+
+    at_site = group([DAY_ID, "d_site", "d_anat", "d_mod"]).filter(pl.col("d_site").is_not_null())
+    per_day = group([DAY_ID, "d_mod"])
     frozen = (
         ctx.lines.filter(pl.col("cpt") == "88331")
         .select(DAY_ID)
         .unique()
         .with_columns(pl.lit(True).alias("frozen"))
     )
-    p = bx.join(df, on=DAY_ID, how="inner").join(frozen, on=DAY_ID, how="left")
-    known = pl.col("b_site").is_not_null() & pl.col("d_site").is_not_null()
-    anat_conflict = (
-        (pl.col("b_anat") != "") & (pl.col("d_anat") != "") & (pl.col("b_anat") != pl.col("d_anat"))
-    )
-    same = (known & (pl.col("b_site") == pl.col("d_site")) & ~anat_conflict).fill_null(False)
-    differ = (known & ~same).fill_null(False)
-    cat = (
-        pl.when(same & (pl.col("b_mod") | pl.col("d_mod")))
-        .then(pl.lit("same_site"))
-        .when(~pl.col("b_mod") & ~pl.col("d_mod"))
-        .then(pl.lit("no_modifier"))
-        .when(~pl.col("b_mod") & pl.col("d_mod"))
-        .then(pl.lit("wrong_line"))
-        .otherwise(pl.lit(None, pl.String))
-    )
-    return p.with_columns(
-        same.alias("same"),
-        differ.alias("differ"),
-        cat.alias("cat"),
-        pl.col("frozen").fill_null(False),
-    ).filter(pl.col("cat").is_not_null())
+    b_cols = bx.collect_schema().names()
 
-
-def _per_biopsy(pairs: pl.LazyFrame, cats: list[str]) -> pl.LazyFrame:
-    """One row per (biopsy line, category) with its definitive partners."""
-    first = [
-        "claim_id",
-        "patient_id",
-        "dos",
-        "provider",
-        "payer_class",
-        "cpt",
-        "units",
-        "fee",
-        "b_site",
-        "b_mods",
-    ]
-    return (
-        pairs.filter(pl.col("cat").is_in(cats))
-        .group_by("_file", "_row", "cat")
-        .agg(
-            *[pl.col(c).first() for c in first],
-            pl.col("d_row").sort().alias("d_rows"),
-            pl.col("d_cpt").unique(maintain_order=True).sort().str.join(" + ").alias("d_cpts"),
-            pl.col("d_dmod").drop_nulls().first().alias("d_dmod"),
-            pl.col("same").any().alias("any_same"),
-            pl.col("differ").all().alias("all_differ"),
-            (
-                pl.col("b_xe")
-                | pl.col("d_xe")
-                | pl.col("frozen")
-                # a multi-lesion session code's site is a region ("bilateral forearms"): an
-                # equal site text cannot show that the biopsy was of a destroyed lesion
-                | pl.col("d_cpt").is_in(SESSION_CODES)
-            )
-            .any()
-            .alias("soft"),
+    def collect(lf: pl.LazyFrame, cat: str) -> pl.LazyFrame:
+        """Partner groups of each biopsy (rows of ``lf``) folded into one row per biopsy."""
+        return lf.group_by("_file", "_row").agg(
+            *[pl.col(c).first() for c in b_cols if c not in ("_file", "_row")],
+            pl.col("g_rows")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort()
+            .head(PARTNER_ROWS)
+            .alias("d_rows"),
+            pl.col("g_cpts")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort()
+            .str.join(" + ")
+            .alias("d_cpts"),
+            pl.col("g_dmod").drop_nulls().first().alias("d_dmod"),
+            pl.col("g_soft").any().alias("g_soft"),
+            pl.lit(cat).alias("cat"),
         )
+
+    # same-site groups: an equality join on (day, site), then the anatomic-modifier check
+    same = (
+        bx.filter(pl.col("b_site").is_not_null())
+        .join(at_site, left_on=[DAY_ID, "b_site"], right_on=[DAY_ID, "d_site"], how="inner")
+        .filter(
+            (pl.col("b_anat") == "")
+            | (pl.col("d_anat") == "")
+            | (pl.col("b_anat") == pl.col("d_anat"))
+        )
+    )
+    same_site = collect(same.filter(pl.col("b_mod") | pl.col("d_mod")), "same_site")
+    same_flags = same.group_by("_file", "_row").agg(
+        (~pl.col("d_mod")).any().alias("same_plain"), pl.col("d_mod").any().alias("same_mod")
+    )
+    day_plain = per_day.filter(~pl.col("d_mod")).drop("d_mod")
+    day_mod = per_day.filter(pl.col("d_mod")).drop("d_mod")
+    plain_bx = bx.filter(~pl.col("b_mod")).join(same_flags, on=["_file", "_row"], how="left")
+    no_mod = collect(plain_bx.join(day_plain, on=DAY_ID, how="inner"), "no_modifier").join(
+        plain_bx.join(day_plain, on=DAY_ID, how="inner").select(
+            "_file",
+            "_row",
+            pl.col("same_plain").fill_null(False).alias("any_same"),
+            (
+                pl.col("b_site").is_not_null()
+                & (pl.col("g_nosite") == 0)
+                & ~pl.col("same_plain").fill_null(False)
+            ).alias("all_differ"),
+        ),
+        on=["_file", "_row"],
+        how="left",
+    )
+    # the biopsy's partners are all modified and none at its site: the modifier is on the
+    # wrong line
+    only_mod = (
+        plain_bx.filter(~pl.col("same_mod").fill_null(False))
+        .join(day_plain.select(DAY_ID), on=DAY_ID, how="anti")
+        .join(day_mod, on=DAY_ID, how="inner")
+    )
+    wrong = collect(only_mod, "wrong_line")
+    out = pl.concat(
+        [
+            same_site.with_columns(
+                pl.lit(True).alias("any_same"), pl.lit(False).alias("all_differ")
+            ),
+            no_mod,
+            wrong.with_columns(pl.lit(False).alias("any_same"), pl.lit(True).alias("all_differ")),
+        ],
+        how="diagonal_relaxed",
+    )
+    return out.join(frozen, on=DAY_ID, how="left").with_columns(
+        (pl.col("b_xe") | pl.col("g_soft") | pl.col("frozen").fill_null(False)).alias("soft")
     )
 
 
@@ -503,7 +557,7 @@ reference names 14000-14061.
 """,
 )
 def bx_003(ctx: Context) -> pl.LazyFrame:
-    g = _per_biopsy(_pairs(ctx), ["no_modifier", "same_site"])
+    g = _partners(ctx).filter(pl.col("cat").is_in(["no_modifier", "same_site"]))
     same_cat = pl.col("cat") == "same_site"
     site_txt = msg(" (site: ", pl.col("b_site"), ")")
     message = (
@@ -615,14 +669,7 @@ Self-pay lines are skipped, as in BX-003.
 """,
 )
 def bx_004(ctx: Context) -> pl.LazyFrame:
-    p = _pairs(ctx)
-    clean = (
-        p.group_by("_file", "_row")
-        .agg((pl.col("cat") == "wrong_line").fill_null(False).all().alias("only_wrong"))
-        .filter(pl.col("only_wrong"))
-        .select("_file", "_row")
-    )
-    g = _per_biopsy(p.join(clean, on=["_file", "_row"], how="semi"), ["wrong_line"])
+    g = _partners(ctx).filter(pl.col("cat") == "wrong_line")
     mod = pl.col("d_dmod").fill_null("59")
     return emit(
         g,

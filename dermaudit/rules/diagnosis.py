@@ -532,10 +532,14 @@ def _judge(cs: icd10.CodeSet, code: str, fy: date) -> dict[str, Any]:
     if status == "ok":
         return {"status": "ok", "certain": True, "note": None, "hint": None}
     if status == "not_yet" and ch is not None:
-        older = [c for c, rows in cs.changes.items() if any(
-            r.change == "expanded" and r.effective == ch.effective and code in r.children
-            for r in rows
-        )]
+        older = [
+            c
+            for c, rows in cs.changes.items()
+            if any(
+                r.change == "expanded" and r.effective == ch.effective and code in r.children
+                for r in rows
+            )
+        ]
         return {
             "status": status,
             "certain": True,

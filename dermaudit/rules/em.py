@@ -28,17 +28,17 @@ from .base import (
     Context,
     all_dx_in,
     dx_related,
-    group_key,
-    non_physician,
-    specialty_key,
     emit,
+    group_key,
     line_field,
     line_rows,
     msg,
+    non_physician,
     provider_keys,
     provider_stats,
     rows_where,
     rule,
+    specialty_key,
 )
 
 NCCI_CH1_EM = (
@@ -653,9 +653,7 @@ def em_005(ctx: Context) -> pl.LazyFrame:
                 ") with the surgery's diagnosis (",
                 pl.col("dx").list.join(" "),
                 "): the decision for major surgery is reported with 57",
-                pl.when(~same_day).then(
-                    pl.lit("; 25 does not apply the day before a procedure")
-                ),
+                pl.when(~same_day).then(pl.lit("; 25 does not apply the day before a procedure")),
             )
         )
         .otherwise(
@@ -778,9 +776,7 @@ def em_006(ctx: Context) -> pl.LazyFrame:
         .unique([DAY_ID, "grp", "spec", "npp"])
     )
 
-    def look_back(
-        left: pl.LazyFrame, right: pl.LazyFrame, by: list[str], tag: str
-    ) -> pl.LazyFrame:
+    def look_back(left: pl.LazyFrame, right: pl.LazyFrame, by: list[str], tag: str) -> pl.LazyFrame:
         """Latest earlier visit of ``right`` matching on ``by``: (file, row, candidate...)."""
         r = right.select(*by, "dos", pl.col(DAY_ID).alias("c_id"), pl.col("dos").alias("c_dos"))
         return (
@@ -843,8 +839,12 @@ def em_006(ctx: Context) -> pl.LazyFrame:
         pl.when(pl.col("how") == "specialty")
         .then(pl.lit(", same group and specialty"))
         .when(pl.col("how").is_in(["npp_new", "npp_prior"]))
-        .then(pl.lit(", same group; a nurse practitioner or physician assistant counts as the "
-                     "physician's specialty"))
+        .then(
+            pl.lit(
+                ", same group; a nurse practitioner or physician assistant counts as the "
+                "physician's specialty"
+            )
+        )
         .when(pl.col("how") == "assumed")
         .then(pl.lit(", same group; specialty not in the export, assumed the same"))
         .otherwise(pl.lit(""))
@@ -877,9 +877,7 @@ def em_006(ctx: Context) -> pl.LazyFrame:
             ")",
         ),
         amount=(pl.col("fee") - fee_of(ctx, est)).clip(0),
-        severity=pl.when(pl.col("assumed")).then(pl.lit("review")).otherwise(
-            pl.lit("compliance")
-        ),
+        severity=pl.when(pl.col("assumed")).then(pl.lit("review")).otherwise(pl.lit("compliance")),
     )
 
 
@@ -1136,8 +1134,7 @@ def em_008(ctx: Context, stats: pl.LazyFrame) -> pl.LazyFrame:
     money=Money.OVER,
     title="Highest-level office E/M with only minor or benign diagnoses",
     requires=("dx",),
-    out_of_scope="Levels chosen by total time; 99204/99214; diagnoses documented only in the "
-    "note.",
+    out_of_scope="Levels chosen by total time; 99204/99214; diagnoses documented only in the note.",
     flags="""
 99205 or 99215 whose diagnoses (the E/M line's own, or the encounter's when the line has
 none) all belong to the MINOR_BENIGN group in rulesets/icd10_groups.csv: seborrheic

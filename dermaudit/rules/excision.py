@@ -1112,7 +1112,6 @@ def exc_009(ctx: Context) -> pl.LazyFrame:
         )
     )
     same = pl.col("same_rows").list.len() > 0
-    unk = (pl.col("unk_rows").list.len() > 0) & (pl.col("c_rows").list.len() > 0)
     j = (
         idd.join(p, on=["_file", "_row"], how="inner")
         .join(shared, on=["_file", "_row"], how="left")

@@ -25,7 +25,6 @@ from .base import (
     provider_stats,
     rule,
 )
-from .mohs import frozen_section_exception
 from .em import (
     NOT_SELF_PAY,
     PROC_GLOBALS,
@@ -34,6 +33,7 @@ from .em import (
     line_amount,
     pct,
 )
+from .mohs import frozen_section_exception
 
 CR_8863 = (
     "CMS Change Request 8863, Transmittal 1422 (Pub. 100-20), MLN Matters MM8863 (X{EPSU} "

@@ -678,8 +678,7 @@ code for the summed length.
     example="12032 (3 cm back) + 12032 (4 cm arm) on 2025-03-04.",
     compliant="12032 x1 for the summed 7.0 cm; 12031 (trunk) + 12051 (face) stay separate.",
     source=(
-        CPT_REPAIR
-        + "; the summing instruction was not read verbatim, so the rule is a review (U)."
+        CPT_REPAIR + "; the summing instruction was not read verbatim, so the rule is a review (U)."
     ),
     amount="""
 2025 national non-facility fees. When every line in the group has a repair length in the size
@@ -991,10 +990,7 @@ repair billed with a face code is an overpayment.
 """,
     example="12051 (intermediate, face, up to 2.5 cm) for a 2 cm repair on the back.",
     compliant="12031 (intermediate, scalp/axillae/trunk/limbs, up to 2.5 cm) for that repair.",
-    source=(
-        CPT_REPAIR
-        + "."
-    ),
+    source=(CPT_REPAIR + "."),
     amount="""
 2025 national non-facility fees: billed code minus the right-group code for the repair length
 (from the size column when present, otherwise the right-group codes whose bands overlap the

@@ -60,8 +60,7 @@ def shave_table(ctx: Context) -> pl.DataFrame:
     level="line",
     requires=("site", "lesion_size_cm"),
     severities={
-        Severity.REVENUE: "the code for the documented site and size pays more than the billed "
-        "one",
+        Severity.REVENUE: "the code for the documented site and size pays more than the billed one",
     },
     out_of_scope="Lines without a site word in rulesets/sites.csv or without a size; exports "
     "whose size column is the excised diameter.",
