@@ -12,6 +12,14 @@ reduction); headline counts, rates per 100 encounters and the monthly trend coun
 finding with direction ``none`` is information only (``amount`` keeps every amount,
 ``amount_at_risk`` only the three directions).
 
+Dollars are de-duplicated (``money.annotate``): when findings overlap on a charge line, only
+the finding of highest precedence is counted, so every dollar figure here (headline, per
+rule, provider, month, payer class, severity) sums the *counted* findings and the figures add
+up. ``amount_gross_*`` keeps the plain sum of every finding's amount and ``amount_covered``
+the difference, for transparency. ``billed_charges`` is the second view of the same counted
+findings: the practice's own charges on their lines (absent for a partitioned scan, which
+keeps no lines, and for exports without a charge column).
+
 Provider scorecards are computed from the canonical charge lines
 (``features.line_counts``, computed by the engine; on a partitioned scan the sums over the
 partitions), vectorised in Polars:
@@ -44,6 +52,8 @@ from ..ingest import DQ_RULES
 from ..model import SEVERITY_ORDER
 from ..refdata import RefData
 from ..rules.base import RULES
+from . import money
+from .engagement import Engagement
 
 MONEY_DIRECTIONS = ("over", "under", "either")
 MONEY_DIRECTIONS_AT_RISK = MONEY_DIRECTIONS
@@ -68,11 +78,10 @@ SCORECARD_BENCHMARKS = (
 )
 
 EM_LEVEL_BENCHMARK_NOTE = (
-    "No verified national E/M level distribution for dermatology exists in dermaudit's "
-    "reference data: no public national figure by specialty was found that could be checked, "
-    "and pre-2021 figures must not be compared with post-2021 coding (CPT 2021 E/M office "
-    "visit guideline changes). Compare "
-    "providers with each other and with the practice's own history, not with a national figure."
+    "No national E/M level distribution for dermatology that dermaudit could verify in a "
+    "public source is loaded: office E/M codes were redefined from January 1, 2021 (CMS CY2021 "
+    "Physician Fee Schedule final rule, 85 FR 84472), so figures for earlier years are not "
+    "comparable. Compare providers with each other and with the practice's own history."
 )
 
 
@@ -93,6 +102,25 @@ def rule_title(rule_id: str) -> str:
 
 def is_dq(rule_id: str) -> bool:
     return rule_id.startswith("DQ")
+
+
+_ANNOTATED: list[tuple[pl.DataFrame, pl.DataFrame]] = []
+
+
+def annotated(findings: pl.DataFrame) -> pl.DataFrame:
+    """``money.annotate(findings)``, computed once per findings frame (the console, the JSON,
+    the HTML and the summary all ask for it)."""
+    for key, value in _ANNOTATED:
+        if key is findings:
+            return value
+    value = money.annotate(findings)
+    _ANNOTATED.insert(0, (findings, value))
+    del _ANNOTATED[4:]
+    return value
+
+
+# the counted (de-duplicated) amount of a finding: its amount if counted, else 0
+COUNTED = pl.when(pl.col("counted").fill_null(False)).then(pl.col("amount")).otherwise(0.0)
 
 
 # Findings that count as problems: not data-quality rows, not info.
@@ -230,14 +258,14 @@ def provider_scorecards(result: ScanResult) -> list[dict[str, Any]]:
     counts = result.line_counts["provider"]
     if counts.height == 0:
         return []
-    f = result.findings.filter(~pl.col("rule").str.starts_with("DQ"))
+    f = annotated(result.findings).filter(~pl.col("rule").str.starts_with("DQ"))
     per_f = (
         f.lazy()
         .group_by("provider")
         .agg(
             (pl.col("severity") != "info").sum().alias("findings"),
             *[
-                pl.col("amount").filter(pl.col("money") == m).sum().alias(f"amount_{m}")
+                COUNTED.filter(pl.col("money") == m).sum().alias(f"amount_{m}")
                 for m in MONEY_DIRECTIONS
             ],
             *[(pl.col("severity") == str(s)).sum().alias(f"sev_{s}") for s in SEVERITY_ORDER],
@@ -309,7 +337,9 @@ def by_month(result: ScanResult) -> list[dict[str, Any]]:
         return []
     month = pl.col("dos").dt.strftime("%Y-%m").alias("month")
     encf = result.line_counts["month"]
-    f = result.findings.filter(~pl.col("rule").str.starts_with("DQ") & pl.col("dos").is_not_null())
+    f = annotated(result.findings).filter(
+        ~pl.col("rule").str.starts_with("DQ") & pl.col("dos").is_not_null()
+    )
     fin = (
         f.lazy()
         .group_by(month)
@@ -317,7 +347,7 @@ def by_month(result: ScanResult) -> list[dict[str, Any]]:
             (pl.col("severity") != "info").sum().alias("findings"),
             *[(pl.col("severity") == str(s)).sum().alias(f"sev_{s}") for s in SEVERITY_ORDER],
             *[
-                pl.col("amount").filter(pl.col("money") == m).sum().alias(f"amount_{m}")
+                COUNTED.filter(pl.col("money") == m).sum().alias(f"amount_{m}")
                 for m in MONEY_DIRECTIONS
             ],
         )
@@ -350,13 +380,13 @@ def by_month(result: ScanResult) -> list[dict[str, Any]]:
 
 
 def by_payer_class(result: ScanResult) -> list[dict[str, Any]]:
-    f = result.findings.filter(~pl.col("rule").str.starts_with("DQ"))
+    f = annotated(result.findings).filter(~pl.col("rule").str.starts_with("DQ"))
     df = (
         f.group_by(pl.col("payer_class").fill_null("unknown"))
         .agg(
             (pl.col("severity") != "info").sum().alias("findings"),
             *[
-                pl.col("amount").filter(pl.col("money") == m).sum().alias(f"amount_{m}")
+                COUNTED.filter(pl.col("money") == m).sum().alias(f"amount_{m}")
                 for m in MONEY_DIRECTIONS
             ],
         )
@@ -421,31 +451,56 @@ def unmapped_roles(result: ScanResult) -> dict[str, list[str]]:
     return out
 
 
-def summarize(result: ScanResult) -> dict[str, Any]:
+def summarize(result: ScanResult, engagement: Engagement | None = None) -> dict[str, Any]:
     """The summary of ``result``; computed once per findings frame, reference data, stats and
-    input (the console, the JSON and the HTML report all ask for it)."""
+    input (the console, the JSON and the HTML report all ask for it). ``engagement`` adds
+    ``summary["engagement"]`` (who the report is for, which kind of report it is)."""
     inputs = (result.findings, result.ref, result.stats, result.ingested)
     cached = result.summary_cache
     if cached is None or any(a is not b for a, b in zip(cached[0], inputs, strict=True)):
         result.summary_cache = cached = (inputs, _summarize(result))
-    return copy.deepcopy(cached[1])
+    out = copy.deepcopy(cached[1])
+    out["engagement"] = (engagement or Engagement()).as_dict()
+    return out
+
+
+def _sum(df: pl.DataFrame, expr: pl.Expr) -> float:
+    return round(float(df.select(expr.sum()).item() or 0.0), 2)
+
+
+def billed_charges(result: ScanResult, ann: pl.DataFrame) -> dict[str, Any]:
+    """The billed-charge view of the counted findings: the practice's charges on their lines,
+    by money direction (counted findings never share a line, so no line is counted twice)."""
+    charges = money.finding_charges(ann, result.ingested.lines)
+    if charges is None or "charge" not in result.ingested.present:
+        reason = (
+            "the export has no charge column"
+            if "charge" not in result.ingested.present
+            else "a partitioned scan keeps no charge lines"
+        )
+        return {"available": False, "reason": reason, **{m: None for m in MONEY_DIRECTIONS}}
+    f = ann.with_columns(charges.alias("_charge")).filter(pl.col("counted").fill_null(False))
+    return {
+        "available": True,
+        "reason": None,
+        **{m: _sum(f.filter(pl.col("money") == m), pl.col("_charge")) for m in MONEY_DIRECTIONS},
+    }
 
 
 def _summarize(result: ScanResult) -> dict[str, Any]:
-    f = result.findings
+    f = annotated(result.findings)
     s = result.stats
     total_encounters = int(s.get("encounters") or 0)
-    by_sev = {
-        str(sv): {
-            "count": int(f.filter(pl.col("severity") == str(sv)).height),
-            "amount": round(float(f.filter(pl.col("severity") == str(sv))["amount"].sum() or 0), 2),
-            "amount_at_risk": round(
-                float(f.filter((pl.col("severity") == str(sv)) & AT_RISK)["amount"].sum() or 0), 2
-            ),
+    by_sev = {}
+    for sv in reversed(SEVERITY_ORDER):
+        fs = f.filter(pl.col("severity") == str(sv))
+        by_sev[str(sv)] = {
+            "count": int(fs.height),
+            "amount": _sum(fs, pl.col("amount")),
+            "amount_at_risk": _sum(fs.filter(AT_RISK), COUNTED),
         }
-        for sv in reversed(SEVERITY_ORDER)
-    }
     has_enc = pl.col("patient_id").is_not_null() & pl.col("dos").is_not_null()
+    covered = pl.col("covered_by").is_not_null()
     by_rule_df = (
         f.group_by("rule")
         .agg(
@@ -461,10 +516,13 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
             .n_unique()
             .alias("providers"),
             *[
-                pl.col("amount").filter(pl.col("money") == m).sum().round(2).alias(f"amount_{m}")
+                COUNTED.filter(pl.col("money") == m).sum().round(2).alias(f"amount_{m}")
                 for m in MONEY_DIRECTIONS
             ],
-            pl.col("amount").filter(AT_RISK).sum().round(2).alias("amount_at_risk"),
+            COUNTED.filter(AT_RISK).sum().round(2).alias("amount_at_risk"),
+            pl.col("amount").filter(covered).sum().round(2).alias("amount_covered"),
+            covered.sum().alias("findings_covered"),
+            pl.col("amount").filter(pl.col("money") == "none").sum().round(2).alias("amount_info"),
         )
         .sort(["amount_at_risk", "amount", "count", "rule"], descending=[True, True, True, False])
     )
@@ -486,21 +544,21 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
                 "providers": int(r["providers"]),
                 "amount": float(r["amount"] or 0.0),
                 "amount_at_risk": float(r["amount_at_risk"] or 0.0),
+                "amount_covered": float(r["amount_covered"] or 0.0),
+                "findings_covered": int(r["findings_covered"] or 0),
+                "amount_info": float(r["amount_info"] or 0.0),
                 **{f"amount_{m}": float(r[f"amount_{m}"] or 0.0) for m in MONEY_DIRECTIONS},
             }
         )
-    over = float(f.filter(pl.col("money") == "over")["amount"].sum() or 0)
-    under = float(f.filter(pl.col("money") == "under")["amount"].sum() or 0)
-    either = float(f.filter(pl.col("money") == "either")["amount"].sum() or 0)
+    counted = money.totals(f)
+    gross = {m: _sum(f.filter(pl.col("money") == m), pl.col("amount")) for m in MONEY_DIRECTIONS}
     coding = f.filter(~pl.col("rule").str.starts_with("DQ"))
     problems = f.filter(PROBLEM)
     practice = coding.filter(pl.col("provider").is_null())
     practice_level = {
         "findings": int(practice.filter(pl.col("severity") != "info").height),
         **{
-            f"amount_{m}": round(
-                float(practice.filter(pl.col("money") == m)["amount"].sum() or 0), 2
-            )
+            f"amount_{m}": _sum(practice.filter(pl.col("money") == m), COUNTED)
             for m in MONEY_DIRECTIONS
         },
     }
@@ -519,6 +577,7 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
     return {
         "dermaudit_version": __version__,
         "files": len(result.ingested.files),
+        "file_names": [fi.name for fi in result.ingested.files],
         "rows": s["rows"],
         "rows_audited": s["rows_audited"],
         "rows_excluded": s["rows_excluded"],
@@ -534,17 +593,23 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
         "findings_problems": int(problems.height),
         "findings_info": int(coding.height - problems.height),
         "findings_dq": int(f.height - coding.height),
+        "findings_covered": int(f.filter(covered).height),
         "encounters_with_findings": enc_with,
         "encounters_with_findings_share": _ratio(enc_with, total_encounters),
         "by_severity": by_sev,
         "by_rule": by_rule,
-        "amount_over": round(over, 2),
-        "amount_under": round(under, 2),
-        "amount_either": round(either, 2),
+        "amount_over": counted["over"],
+        "amount_under": counted["under"],
+        "amount_either": counted["either"],
+        "amount_gross_over": gross["over"],
+        "amount_gross_under": gross["under"],
+        "amount_gross_either": gross["either"],
+        "amount_covered": round(sum(gross.values()) - sum(counted.values()), 2),
+        "billed_charges": billed_charges(result, f),
         "annualised": annualise(
             s["first_dos"],
             s["last_dos"],
-            {"amount_over": over, "amount_under": under, "amount_either": either},
+            {f"amount_{m}": counted[m] for m in MONEY_DIRECTIONS},
         ),
         "by_provider": providers,
         "practice_level": practice_level,
