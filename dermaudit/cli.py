@@ -383,23 +383,48 @@ def sample(
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV file to write.")] = Path(
         "chart_review_sample.csv"
     ),
-    per_stratum: Annotated[int, typer.Option(help="Encounters drawn per rule x provider.")] = 2,
+    design: Annotated[
+        str,
+        typer.Option(
+            help="findings: flagged encounters per rule x provider (charts to pull); "
+            "probe: N per provider from all encounters; simple, provider, dollar: a "
+            "statistically valid random sample (stratified by provider or dollar band)."
+        ),
+    ] = "findings",
+    per_stratum: Annotated[int, typer.Option(help="findings: encounters per stratum.")] = 2,
+    per_provider: Annotated[int, typer.Option(help="probe: encounters per provider.")] = 10,
+    confidence: Annotated[float, typer.Option(help="Sample size: confidence level.")] = 0.90,
+    precision: Annotated[
+        float, typer.Option(help="Sample size: interval half-width as a share of the estimate.")
+    ] = 0.25,
+    error_rate: Annotated[
+        float | None,
+        typer.Option(help="Expected error rate [default: the scan's share of flagged encounters]."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed: the same seed draws the same sample.")] = 0,
     select: Annotated[list[str] | None, typer.Option(help="Rules or families to sample.")] = None,
     columns: Annotated[Path | None, typer.Option(help="TOML column map.")] = None,
     payer_map: Annotated[Path | None, typer.Option(help="TOML payer map.")] = None,
     ruleset: Annotated[list[Path] | None, typer.Option(help="Extra ruleset folder(s).")] = None,
-    redact: Annotated[bool, typer.Option(help="Hash patient and claim ids.")] = False,
+    redact: Annotated[bool, typer.Option(help="Pseudonymise patient and claim ids.")] = False,
 ) -> None:
-    """Draw a reproducible chart-review sample of encounters, stratified by rule and provider.
+    """Draw a reproducible sample of encounters as a chart-review worksheet.
 
     Examples:
 
       dermaudit sample charges.csv -o pull_these_charts.csv --per-stratum 3 --seed 7
+
+      dermaudit sample charges.csv --design probe --per-provider 10 -o probe.csv
+
+      dermaudit sample charges.csv --design provider --confidence 0.90 --precision 0.25
+
+    After review, fill 'audited_amount' and run 'dermaudit extrapolate FILE'.
     """
     from .config import Settings
-    from .outputs import atomic_write
+    from .ingest.readers import expand_paths
+    from .outputs import atomic_write, guard
     from .privacy import spreadsheet_safe
+    from .report import svs
     from .report.sampling import draw_sample, flatten_for_csv
     from .scan import Scan
 
@@ -409,15 +434,57 @@ def sample(
         select=_split(select) or [],
         ruleset=ruleset or [],
         redact=redact,
+        partitions=1,
     )
+    guard([("--output", output)], expand_paths(paths))
     result = Scan(paths, st).run()
-    from .outputs import guard
+    if design == "findings":
+        drawn = draw_sample(result.findings, per_stratum=per_stratum, seed=seed)
+        flat = flatten_for_csv(drawn)
+        what = f"{drawn.height} encounter(s) (seed {seed}, {per_stratum} per stratum)"
+    else:
+        if result.lines is None:
+            raise UsageError(
+                "this sample needs every encounter in memory; rerun with --partitions 1"
+            )
+        flat, what = svs.sheet(
+            result.lines,
+            result.findings,
+            result.ref,
+            design=design,
+            per_provider=per_provider,
+            seed=seed,
+            confidence=confidence,
+            precision=precision,
+            error_rate=error_rate,
+        )
+        what += f"; seed {seed}"
+    atomic_write(output, lambda fh: spreadsheet_safe(flat).write_csv(fh))
+    print(f"wrote {what} to {output}")
+    if design != "findings":
+        print(f"fill 'audited_amount' after chart review, then run: dermaudit extrapolate {output}")
 
-    guard([("--output", output)], result.inputs)
-    drawn = draw_sample(result.findings, per_stratum=per_stratum, seed=seed)
-    flat = spreadsheet_safe(flatten_for_csv(drawn))
-    atomic_write(output, lambda fh: flat.write_csv(fh))
-    print(f"wrote {drawn.height} encounter(s) to {output} (seed {seed}, {per_stratum} per stratum)")
+
+@app.command()
+def extrapolate(
+    sample_file: Annotated[Path, typer.Argument(help="The reviewed sample CSV.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Project a reviewed sample to every encounter: error rate and overpayment with limits.
+
+    Examples:
+
+      dermaudit extrapolate probe.csv
+
+      dermaudit extrapolate probe.csv -f json
+    """
+    from .report.extrapolate import from_csv
+
+    est = from_csv(sample_file)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(est.as_dict(), indent=2) + "\n")
+    else:
+        print("\n".join(est.lines()))
 
 
 @app.command()
@@ -448,9 +515,12 @@ def inspect(
     from rich.table import Table
 
     from .api import inspect as inspect_api
+    from .ingest.x12 import inspect_files
     from .outputs import guard, write_text
     from .report.console import make_console
 
+    if inspect_files(paths):  # X12 claim files: envelope, claim versions and validation
+        return
     ins = inspect_api(paths, columns=columns, payer_map=payer_map)
     con = make_console()
     for fi in ins.files:

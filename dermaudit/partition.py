@@ -49,6 +49,7 @@ from .ingest.readers import (
     sha256_of,
     text_plan,
 )
+from .ingest.x12_segments import sniff
 from .model import empty_findings
 from .refdata import RefData
 from .rules.base import Rule
@@ -63,6 +64,8 @@ SAMPLE_ROWS = 20_000  # rows read to recognise the columns before the split
 
 
 def _scan(path: Path) -> pl.LazyFrame:
+    if sniff(path):
+        raise InputError(f"{path.name} is an X12 file; X12 claims are audited in memory")
     ext = path.suffix.lower()
     if ext in PARQUET_EXT:
         return pl.scan_parquet(path, glob=False)
@@ -105,6 +108,8 @@ def auto_partitions_if_large(paths: list[str]) -> int:
     files = expand_paths(paths)
     est = 0
     for p in files:
+        if sniff(p):
+            return 1  # X12 837P claims are read in memory (ingest.x12)
         if p.suffix.lower() in PARQUET_EXT:
             try:
                 est += int(pl.scan_parquet(p, glob=False).select(pl.len()).collect().item())

@@ -42,6 +42,7 @@ import polars as pl
 
 from ..errors import InputError
 from ..model import FINDINGS_SCHEMA
+from . import x12
 from .columns import Mapping
 from .layout import describe as describe_set_aside
 from .layout import set_aside
@@ -474,6 +475,8 @@ def _set_aside_rows(raw: RawFile) -> tuple[pl.DataFrame, dict[str, int], str | N
     """Number the rows (row N = the Nth line below the header) and drop the lines that are
     not charge lines; returns the frame, how many were dropped per source file and the note."""
     df = raw.frame
+    if "__row" in df.columns and "__file" not in df.columns:  # X12: rows are segment numbers
+        df = df.with_columns(pl.lit(raw.name).alias("__file"))
     if "__row" not in df.columns:
         df = df.with_columns(
             pl.lit(raw.name).alias("__file"),
@@ -529,7 +532,7 @@ def load_raw(
             if frame.height == 0:
                 raise InputError(f"{raw.name} holds no charge lines below its header")
             raw = dataclasses.replace(raw, frame=frame)
-            mapping, inf = check_columns(raw, overrides)
+            mapping, inf = check_columns(raw, raw.mapping or overrides)
         except InputError as exc:
             if path in multi:
                 skipped.append((path, str(exc)))
@@ -547,7 +550,8 @@ def load_raw(
         cleans.append(clean)
         dqs.append(dq)
         inferences.append((raw.name, inf))
-        last_row = int(frame.select(pl.col("__row").max()).item() or 0)
+        # rows are line numbers below the header; in X12 claims they are segment numbers
+        last_row = 0 if raw.mapping else int(frame.select(pl.col("__row").max()).item() or 0)
         infos.append(
             FileInfo(
                 raw.name,
@@ -605,7 +609,14 @@ def load(
 ) -> Ingested:
     """Read every file once and normalise it to canonical charge lines."""
     notes: list[str] = []
-    raws = [(raw, p) for p in expand_paths(paths, notes) for raw in read_all(p)]
+    files = expand_paths(paths, notes)
+    x12_files = [p for p in files if x12.sniff(p)]  # 837P claims, recognised by content
+    claims = x12.read_837_files(x12_files) if x12_files else {}
+    raws = [
+        (raw, p)
+        for p in files
+        for raw in ([claims[p]] if p in claims else [] if p in x12_files else read_all(p))
+    ]  # an X12 file not in claims was wholly superseded; read_837_files noted it
     out = load_raw(
         raws, overrides=overrides, payer_rules=payer_rules, payer_exact=payer_exact, today=today
     )

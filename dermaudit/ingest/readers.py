@@ -41,6 +41,7 @@ from ..errors import InputError
 from .layout import find_header
 
 CSV_EXT = {".csv", ".txt", ".tsv", ".psv", ".dat", ".tab"}
+X12_EXT = {".837", ".x12", ".edi"}  # X12 837P claims (also recognised by content)
 PARQUET_EXT = {".parquet", ".pq", ".parq"}
 EXCEL_EXT = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 ARCHIVE_EXT = {".zip", ".gz"}
@@ -63,6 +64,7 @@ class RawFile:
     numeric_columns: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     header_line: int | None = 1  # 1-based line (sheet row) of the header; None = no header
+    mapping: dict[str, str | list[str]] | None = None  # fixed column roles (X12 837P claims)
     above_header: int = 0  # lines above the header (title block, report parameters, blanks)
 
 
@@ -70,7 +72,7 @@ class RawFile:
 
 
 def _readable(p: Path) -> bool:
-    return p.suffix.lower() in CSV_EXT | PARQUET_EXT | EXCEL_EXT | ARCHIVE_EXT
+    return p.suffix.lower() in CSV_EXT | PARQUET_EXT | EXCEL_EXT | ARCHIVE_EXT | X12_EXT
 
 
 def _walk(folder: Path, notes: list[str]) -> list[Path]:

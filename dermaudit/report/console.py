@@ -224,7 +224,8 @@ def notes(result: ScanResult, console: Console, verbose: bool) -> None:
                 f"{len(s['rules_skipped'])} rule(s) skipped for missing columns "
                 "(--verbose lists them)"
             )
-    for fi in ing.files[: None if verbose else 3]:
+    tables = [fi for fi in ing.files if fi.format != "x12-837p"]  # X12 roles are fixed
+    for fi in tables[: None if verbose else 3]:
         mp = ", ".join(
             f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in fi.mapping.items()
         )

@@ -368,3 +368,48 @@ def review_file(sample: pl.DataFrame, findings: pl.DataFrame | None = None) -> p
         pl.col("key").cast(pl.String).alias("random_key"),
         *[pl.lit("").alias(c) for c in REVIEW_COLUMNS],
     )
+
+
+def expected_error_rate(findings: pl.DataFrame, encounters: int) -> float:
+    """The scan's share of encounters with a finding whose dollars are counted (at least 1%):
+    the planning error rate before a probe sample has been reviewed."""
+    from .summary import annotated
+
+    f = annotated(findings).filter(
+        pl.col("counted").fill_null(False) & pl.col("patient_id").is_not_null()
+    )
+    n = f.select(pl.struct(ENCOUNTER).n_unique()).item() if f.height else 0
+    return max(n / encounters, 0.01) if encounters else 0.1
+
+
+def sheet(
+    lines: pl.DataFrame,
+    findings: pl.DataFrame,
+    ref: RefData,
+    *,
+    design: str = "probe",
+    per_provider: int = PROBE_PER_PROVIDER,
+    seed: int = 0,
+    confidence: float = 0.90,
+    precision: float = 0.25,
+    error_rate: float | None = None,
+) -> tuple[pl.DataFrame, str]:
+    """The reviewer's worksheet of a ``design`` sample (probe, simple, provider or dollar)
+    drawn from every encounter of ``lines``, and a one-line description of the draw."""
+    enc = encounter_frame(lines, ref)
+    if enc.height == 0:
+        raise UsageError("no encounter to sample from")
+    if design == "probe":
+        drawn = probe_sample(enc, per_provider, seed)
+        what = f"probe sample, {per_provider} per provider"
+    elif design in DESIGNS:
+        rate = error_rate if error_rate is not None else expected_error_rate(findings, enc.height)
+        p = plan(enc, design=design, confidence=confidence, precision=precision, error_rate=rate)
+        drawn = draw(enc, p, seed)
+        what = (
+            f"{design} design, {len(p.strata)} strata, {confidence:.0%} confidence, "
+            f"{precision:.0%} precision, expected error rate {rate:.1%}"
+        )
+    else:
+        raise UsageError(f"unknown sample design {design!r}; use probe, {', '.join(DESIGNS)}")
+    return review_file(drawn, findings), f"{drawn.height} of {enc.height:,} encounters ({what})"
