@@ -29,13 +29,13 @@ __version__ = "0.2.0"
 if TYPE_CHECKING:  # the heavy modules are imported on first use (fast CLI start-up)
     from .api import Inspection, RuleInfo, catalogue, inspect, rule
     from .config import Settings
-    from .scan import Scan, ScanResult, Summary, scan
+    from .scanner import Scan, ScanResult, Summary, scan
 
 _LAZY = {
-    "scan": "scan",
-    "Scan": "scan",
-    "ScanResult": "scan",
-    "Summary": "scan",
+    "scan": "scanner",
+    "Scan": "scanner",
+    "ScanResult": "scanner",
+    "Summary": "scanner",
     "Settings": "config",
     "catalogue": "api",
     "rule": "api",

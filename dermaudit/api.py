@@ -199,7 +199,7 @@ def inspect(
     from .ingest.readers import expand_paths, read_all
     from .ingest.roles import ROLES, infer
     from .refdata import load_refdata
-    from .scan import load_payer_map
+    from .scanner import load_payer_map
 
     if isinstance(paths, str | Path):
         paths = [paths]

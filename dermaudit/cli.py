@@ -229,7 +229,7 @@ def scan(
         --format text -o report.txt --summary-line
     """
     from .config import Settings
-    from .scan import Scan
+    from .scanner import Scan
 
     values = {
         "format": format.value,
@@ -426,7 +426,7 @@ def sample(
     from .privacy import spreadsheet_safe
     from .report import svs
     from .report.sampling import draw_sample, flatten_for_csv
-    from .scan import Scan
+    from .scanner import Scan
 
     st = Settings(
         columns=columns,

@@ -34,6 +34,9 @@ class ScanResult:
     # additive line counts for the report (features.line_counts; on a partitioned scan the
     # sums over the partitions)
     line_counts: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
+    # a partitioned scan keeps no lines: the billed charges on each finding's lines, taken
+    # while its partition was in memory (report.money.finding_charges), in findings order
+    finding_charges: pl.Series | None = field(default=None, repr=False)
     # report.summary.summarize's inputs (compared by identity) and result
     summary_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = field(default=None, repr=False)
 

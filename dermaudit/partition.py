@@ -52,7 +52,10 @@ from .ingest.readers import (
 from .ingest.x12_segments import sniff
 from .model import empty_findings
 from .refdata import RefData
+from .report.money import finding_charges
 from .rules.base import Rule
+
+BILLED = "_billed_charge"  # a finding's billed charges, carried through the spill files
 
 # Measured: an in-memory scan of 1M lines with the whole catalogue peaks near 2.7 GB, so
 # partitions of about 1M lines keep the peak near that whatever the input size.
@@ -245,7 +248,10 @@ def run_partitioned(
             # spilled to disk: 100M lines give 1.5M findings, which held in memory as one frame
             # per partition (and again while merging) pushed the peak past 4 GiB
             spill = tmp / f"findings-{i:05d}.parquet"
-            res.findings.write_parquet(spill)
+            billed = finding_charges(res.findings, ing.lines)
+            res.findings.with_columns(
+                billed if billed is not None else pl.lit(None, pl.Float64).alias("charge"),
+            ).rename({"charge": BILLED}).write_parquet(spill)
             findings.append(spill)
             stats.append(res.stats)
             notes.extend(x for x in ing.notes if x not in notes and not x.startswith(f"{d.name}: "))
@@ -260,10 +266,12 @@ def run_partitioned(
                 progress(i + 1, len(parts), done_rows)
         prov = engine.judge_provider_rules(ref, rules, pstats, present or set())
         merged = engine.sort_findings(
-            pl.concat([*(pl.read_parquet(f) for f in findings), prov], how="vertical_relaxed")
+            pl.concat([*(pl.read_parquet(f) for f in findings), prov], how="diagonal_relaxed")
             if findings
             else empty_findings()
         )
+        billed_all = merged[BILLED] if BILLED in merged.columns else None
+        merged = merged.drop(BILLED, strict=False)
         for info in infos:
             info.set_aside = aside.get(info.name, 0)
             if info.set_aside:
@@ -311,6 +319,9 @@ def run_partitioned(
             rules_skipped=skipped,
             stats=merged_stats,
             line_counts=merge_line_counts(counts) if counts else line_counts(empty_lines),
+            finding_charges=billed_all.rename("charge")
+            if billed_all is not None and "charge" in (present or set())
+            else None,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

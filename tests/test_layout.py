@@ -152,7 +152,9 @@ def test_x12_file_gets_one_clear_line(tmp_path: Path) -> None:
     )
     r = cli("scan", str(p))
     assert r.returncode == 2 and r.stderr.count("\n") == 1
-    assert "X12 claim file" in r.stderr and "SENDER" not in r.stderr and "--columns" not in r.stderr
+    # a truncated envelope is named as such, with the segment, and no envelope id leaks
+    assert "not a well-formed 837P claim file" in r.stderr and "truncated" in r.stderr
+    assert "SENDER" not in r.stderr and "--columns" not in r.stderr
 
 
 def test_dates_as_people_write_them(tmp_path: Path) -> None:

@@ -296,7 +296,7 @@ def test_shuffled_renamed_reordered_export_has_nothing_new_or_fixed(
     tmp_path: Path, redact: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dermaudit.config import Settings
-    from dermaudit.scan import Scan
+    from dermaudit.scanner import Scan
 
     for var in ("DERMAUDIT_REDACT_KEY", "DERMAUDIT_SALT"):
         monkeypatch.setenv(var, "cd" * 32)
@@ -512,7 +512,7 @@ def test_waivers_match_by_fingerprint_and_old_ones_stay_quiet(tmp_path: Path) ->
     from dermaudit.waivers import Waiver
 
     (tmp_path / "c.csv").write_text(DAY1)
-    from dermaudit.scan import scan  # (dermaudit.scan is the module once it is imported)
+    from dermaudit.scanner import scan
 
     raw = scan(tmp_path / "c.csv", select=["DEST-002", "EM-001"]).findings
     fp = add_fingerprint(raw.drop("fingerprint", "status", strict=False))

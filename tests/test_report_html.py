@@ -204,7 +204,10 @@ def test_every_section_is_present(page: Page, page_html: str, result: ScanResult
     ):
         assert heading in page_html, heading
     # the E/M level benchmark is declared absent, not invented
-    assert "No verified national E/M level distribution" in page_html
+    assert (
+        "No national E/M level distribution for dermatology that dermaudit could verify"
+        in page_html
+    )
     assert page.scripts["report-data"].strip().startswith("{")
     # rule docs: why it matters and source of every rule that fired
     for r in s["by_rule"]:

@@ -1,11 +1,13 @@
 """Dollars that add up: each charge line's dollars are counted once across overlapping findings.
 
 Two findings *overlap* when they name the same data row of the same file (``file`` and one of
-``rows``). Rules look at a line from different angles, so overlapping findings often describe
-the same dollars twice (a biopsy finding and a modifier finding on one line; an excision
-finding and a global-period finding; two destruction findings with different advice). The
-findings frame is kept as it is - every finding keeps its own ``amount`` - and ``annotate``
-adds two columns that decide which dollars the totals count:
+``rows``) and their dollars run the same way (both over, both under, or either one "either"):
+an overbilled destruction line and an E/M at risk of denial for a missing modifier on the same
+day are different dollars, and both are counted. Rules look at a line from different angles,
+so overlapping findings often describe the same dollars twice (a biopsy finding and a modifier
+finding on one line; an excision finding and a global-period finding; two destruction findings
+with different advice). The findings frame is kept as it is - every finding keeps its own
+``amount`` - and ``annotate`` adds two columns that decide which dollars the totals count:
 
 * ``counted`` - the finding's amount is in the de-duplicated totals;
 * ``covered_by`` - the rule id of the finding whose dollars are counted for the line(s) this
@@ -95,7 +97,7 @@ def annotate(findings: pl.DataFrame) -> pl.DataFrame:
     line_level = pl.col("_risk") & pl.col("patient_id").is_not_null()
     part = _precedence(
         df.filter(line_level & (pl.col("rows").list.len().fill_null(0) > 0)).select(
-            "_fid", "rule", "severity", "confidence", "amount", "file", "rows"
+            "_fid", "rule", "severity", "confidence", "amount", "money", "file", "rows"
         )
     )
     covered = _greedy(part)
@@ -116,10 +118,13 @@ def _greedy(part: pl.DataFrame) -> pl.DataFrame:
     empty = pl.DataFrame(schema={"_fid": pl.UInt32, "covered_by": pl.String})
     if part.height < 2:
         return empty
-    cells = part.select("_fid", "prec", "file", pl.col("rows").alias("row")).explode("row")
+    cells = part.select("_fid", "prec", "money", "file", pl.col("rows").alias("row")).explode("row")
+    same_dollars = (pl.col("money") == pl.col("money_o")) | (
+        (pl.col("money") == "either") | (pl.col("money_o") == "either")
+    )
     edges = (
         cells.join(cells, on=["file", "row"], suffix="_o")
-        .filter(pl.col("_fid") != pl.col("_fid_o"))
+        .filter((pl.col("_fid") != pl.col("_fid_o")) & same_dollars)
         .select("prec", pl.col("prec_o"))
         .unique()
     )
@@ -165,13 +170,18 @@ def _greedy(part: pl.DataFrame) -> pl.DataFrame:
 
 def finding_charges(findings: pl.DataFrame, lines: pl.DataFrame) -> pl.Series | None:
     """Billed charges on each finding's lines (the practice's own prices), or None when the
-    lines are not at hand (a partitioned scan keeps no lines) or carry no charge column."""
+    lines are not at hand (a partitioned scan keeps no lines; it carries these figures in
+    ``ScanResult.finding_charges``) or carry no charge column. A provider-level or
+    practice-wide finding (no patient) describes a pattern and lists example rows: it gets
+    no billed charge (null), as the examples are not the dollars at risk."""
     if lines.height == 0 or not {"_file", "_row", "charge"} <= set(lines.columns):
         return None
     if findings.height == 0:
         return pl.Series("charge", [], dtype=pl.Float64)
     cells = (
-        findings.select(pl.int_range(pl.len()).alias("_fid"), "file", "rows")
+        findings.select(pl.int_range(pl.len()).alias("_fid"), "file", "rows", "patient_id")
+        .filter(pl.col("patient_id").is_not_null())
+        .drop("patient_id")
         .explode("rows")
         .drop_nulls("rows")
         .unique()

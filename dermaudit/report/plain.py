@@ -16,7 +16,7 @@ import polars as pl
 
 from ..engine import ScanResult
 from ..model import SEVERITY_ORDER, Severity
-from .summary import summarize
+from .summary import COUNTED, annotated, summarize
 
 WIDTH = 72
 MONEY = ("over", "under", "either")
@@ -37,8 +37,9 @@ def _baseline(result: ScanResult) -> dict[str, Any] | None:
 
 
 def reported(result: ScanResult) -> pl.DataFrame:
-    """The findings a nightly reader is told about: the new ones when a baseline was used."""
-    f = result.findings
+    """The findings a nightly reader is told about: the new ones when a baseline was used,
+    with the money columns of the summary (each line's dollars counted once)."""
+    f = annotated(result.findings)
     if _baseline(result) is not None and "status" in f.columns:
         return f.filter(pl.col("status") == "new")
     return f
@@ -52,7 +53,8 @@ def _by_severity(f: pl.DataFrame) -> str:
 
 def _dollars(f: pl.DataFrame) -> dict[str, float]:
     return {
-        m: round(float(f.filter(pl.col("money") == m)["amount"].sum() or 0.0), 2) for m in MONEY
+        m: round(float(f.filter(pl.col("money") == m).select(COUNTED.sum()).item() or 0.0), 2)
+        for m in MONEY
     }
 
 

@@ -470,8 +470,11 @@ def _sum(df: pl.DataFrame, expr: pl.Expr) -> float:
 
 def billed_charges(result: ScanResult, ann: pl.DataFrame) -> dict[str, Any]:
     """The billed-charge view of the counted findings: the practice's charges on their lines,
-    by money direction (counted findings never share a line, so no line is counted twice)."""
+    by money direction (counted findings of one direction never share a line, so no line is
+    counted twice in a direction)."""
     charges = money.finding_charges(ann, result.ingested.lines)
+    if charges is None and result.finding_charges is not None:
+        charges = result.finding_charges
     if charges is None or "charge" not in result.ingested.present:
         reason = (
             "the export has no charge column"
