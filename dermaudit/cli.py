@@ -152,6 +152,13 @@ def scan(
             help="Replace patient and claim ids with pseudonyms in every output.",
         ),
     ] = False,
+    redact_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Key file for --redact.",
+            show_default="$DERMAUDIT_REDACT_KEY, else ~/.config/dermaudit/redact.key",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet/--no-quiet", "-q", help="Only a one-line summary.")
     ] = False,
@@ -242,6 +249,7 @@ def scan(
         "ruleset": ruleset,
         "html": html,
         "redact": redact,
+        "redact_key": redact_key,
         "quiet": quiet,
         "top": top,
         "verbose": verbose,
@@ -406,7 +414,10 @@ def sample(
     columns: Annotated[Path | None, typer.Option(help="TOML column map.")] = None,
     payer_map: Annotated[Path | None, typer.Option(help="TOML payer map.")] = None,
     ruleset: Annotated[list[Path] | None, typer.Option(help="Extra ruleset folder(s).")] = None,
-    redact: Annotated[bool, typer.Option(help="Pseudonymise patient and claim ids.")] = False,
+    redact: Annotated[
+        bool, typer.Option(help="Replace patient and claim ids with keyed pseudonyms.")
+    ] = False,
+    redact_key: Annotated[Path | None, typer.Option(help="Key file for --redact.")] = None,
 ) -> None:
     """Draw a reproducible sample of encounters as a chart-review worksheet.
 
@@ -434,10 +445,12 @@ def sample(
         select=_split(select) or [],
         ruleset=ruleset or [],
         redact=redact,
+        redact_key=redact_key,
         partitions=1,
     )
-    guard([("--output", output)], expand_paths(paths))
-    result = Scan(paths, st).run()
+    job = Scan(paths, st)
+    guard([("--output", output)], [*expand_paths(paths), *job.side_files()])  # before any work
+    result = job.run()
     if design == "findings":
         drawn = draw_sample(result.findings, per_stratum=per_stratum, seed=seed)
         flat = flatten_for_csv(drawn)
@@ -703,6 +716,7 @@ def refdata_list(
     """List the reference tables, their rows, provenance and vintage."""
     if ctx.invoked_subcommand:
         return
+    from rich.markup import escape
     from rich.table import Table
 
     from .refdata import load_refdata
@@ -710,23 +724,26 @@ def refdata_list(
 
     ref = load_refdata(ruleset)
     con = make_console()
-    con.print(f"[bold]{ref.name}[/] {ref.version} from {', '.join(str(d) for d in ref.dirs)}")
+    con.print(
+        f"[bold]{escape(ref.name)}[/] {escape(ref.version)} from "
+        + escape(", ".join(str(d) for d in ref.dirs))
+    )
     t = Table(show_edge=False)
     for c in ("table", "rows", "source"):
         t.add_column(c, overflow="fold")
     for name, df in ref.tables.items():
         prov = ref.provenance.get(name, [])
-        t.add_row(name, f"{df.height:,}", " ".join(prov[:2]) if prov else "-")
+        t.add_row(escape(name), f"{df.height:,}", escape(" ".join(prov[:2])) if prov else "-")
     con.print(t)
     for k, v in ref.vintages.items():
-        con.print(f"  {k}: {v}")
+        con.print(f"  {escape(k)}: {escape(v)}")
     from .refdata_import import import_layers
 
     for info in import_layers(ref.dirs[1:]):
         for line in info.lines():
-            con.print(f"  {line}")
+            con.print(f"  {escape(line)}")
         for w in info.warnings():
-            con.print(f"[yellow]warning:[/] {w}")
+            con.print(f"[yellow]warning:[/] {escape(w)}")
 
 
 @refdata_app.command("import")
@@ -749,15 +766,9 @@ def refdata_import(
 
       dermaudit scan charges.csv --ruleset cms2025q4
     """
-    from datetime import date as _date
-
     from .refdata_import import import_files
 
-    try:
-        since_d = _date.fromisoformat(since) if since else None
-    except ValueError as exc:
-        raise UsageError(f"--since {since!r} is not a date; use YYYY-MM-DD") from exc
-    rep = import_files(files, into, since=since_d)
+    rep = import_files(files, into, since=_date_opt(since, "--since"))
     for line in rep.lines():
         print(line)
 
@@ -788,6 +799,8 @@ def main() -> None:
     try:
         rv = app(args=argv, prog_name="dermaudit", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
+        if code == 130:  # Typer turns Ctrl-C (KeyboardInterrupt) into exit code 130
+            print("dermaudit: interrupted; no output was left half-written", file=sys.stderr)
     except click.exceptions.NoArgsIsHelpError:
         code = 0  # the help was printed
     except click.exceptions.UsageError as exc:

@@ -69,6 +69,12 @@ class Settings:
         [], "extra reference-data folders layered over the defaults", example=["cms2026q1"]
     )
     redact: bool = _opt(False, "replace patient and claim ids with pseudonyms in every output")
+    redact_key: Path | None = _opt(
+        None,
+        "key file for redact (default: $DERMAUDIT_REDACT_KEY, else the file that "
+        "`dermaudit init --key` writes)",
+        example="/srv/derm/redact.key",
+    )
     quiet: bool = _opt(False, "print only a one-line summary")
     verbose: bool = _opt(False, "console: add the full rule table, skipped rules and columns")
     top: int = _opt(5, "problems shown in the console summary")

@@ -9,6 +9,7 @@ prints.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -53,7 +54,7 @@ def read_provenance(path: Path) -> list[str]:
     return lines
 
 
-CODE = r"^(?:\d{4}[0-9FTU]|[A-V]\d{4})$"  # CPT / HCPCS Level II code
+CODE = r"^(?:\d{4}[0-9AFMTU]|[A-V]\d{4})$"  # CPT (also 0001A, 0002M, 0001U) / HCPCS Level II
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 # what each table must hold: required columns, and per-column checks (blank cells pass)
@@ -332,6 +333,55 @@ def _toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path} is not valid TOML: {exc}") from exc
 
 
+def _check_layer_columns(
+    table: str, keys: tuple[str, ...], frames: list[pl.DataFrame], paths: list[str]
+) -> None:
+    """A layer row replaces the whole default row with the same key: a layer file that lacks
+    a column of the default table would blank that column for the codes it overrides (a fee
+    becoming $0 without a word). Refused, naming the file, a key it overrides and the columns;
+    a column name close to a known one is reported as a typo."""
+    base = frames[0]
+    known = set(base.columns)
+    for df, path in zip(frames[1:], paths[1:], strict=True):
+        for c in df.columns:
+            if c not in known:
+                close = difflib.get_close_matches(c, sorted(known), n=1, cutoff=0.8)
+                if close:
+                    raise InputError(
+                        f"reference table {path}: unknown column {c!r}; did you mean {close[0]!r}?"
+                    )
+        missing = [c for c in base.columns if c not in df.columns]
+        if not missing or not all(k in df.columns for k in keys):
+            continue
+        hit = df.select(keys).join(base.select(keys), on=list(keys), how="semi")
+        if hit.height:
+            key = ", ".join(str(v) for v in hit.row(0))
+            raise InputError(
+                f"reference table {path} replaces default rows (e.g. {key}) but has no column(s) "
+                f"{', '.join(missing)}: those values would become blank; copy the whole default "
+                "row (all columns) into the layer"
+            )
+
+
+def _check_covers(path: Path, data: dict[str, Any]) -> None:
+    covers = data.get("covers", {})
+    if not isinstance(covers, dict):
+        raise InputError(f"{path}: [covers] must be a table of [start, end] dates")
+    for table, span in covers.items():
+        ok = isinstance(span, list) and 1 <= len(span) <= 2
+        for v in span if ok else []:
+            try:
+                if v not in ("", None):
+                    date.fromisoformat(str(v))
+            except ValueError:
+                ok = False
+        if not ok:
+            raise InputError(
+                f'{path}: covers.{table} = {span!r} is not ["YYYY-MM-DD", "YYYY-MM-DD"] '
+                "(blank for an open end)"
+            )
+
+
 def load_refdata(layers: list[Path] | None = None) -> RefData:
     dirs = [default_ruleset_dir(), *(layers or [])]
     for d in dirs:
@@ -352,6 +402,8 @@ def load_refdata(layers: list[Path] | None = None) -> RefData:
                     sources.setdefault(name, []).append(str(p))
         if frames:
             tables[name] = _layer(frames, keys)
+        if frames and len(frames) > 1:
+            _check_layer_columns(name, keys, frames, sources[name])
     for required in ("codes.csv", "icd10_groups.csv"):
         if required not in tables:
             raise InputError(f"reference table {required} not found in {dirs[0]}")
@@ -374,6 +426,14 @@ def load_refdata(layers: list[Path] | None = None) -> RefData:
                 raise InputError(
                     f'{pc}: every [[rule]] needs class = "..." and match = ["..."]'
                 ) from exc
+            from .model import PAYER_CLASSES
+
+            for cls, _ in layer_rules:
+                if cls not in PAYER_CLASSES:
+                    raise InputError(
+                        f"{pc}: class {cls!r} is not a payer class; every [[rule]] needs class = "
+                        f"one of {', '.join(PAYER_CLASSES)}"
+                    )
             payer_rules = layer_rules + payer_rules  # later layers are tried first
         for bm in [d / "benchmarks.toml", *sorted(d.glob("benchmarks_*.toml"))]:
             if bm.exists():
@@ -381,6 +441,7 @@ def load_refdata(layers: list[Path] | None = None) -> RefData:
         rs = d / "ruleset.toml"
         if rs.exists():
             data = _toml(rs)
+            _check_covers(rs, data)
             if not meta:
                 meta = data
             else:  # a layer's [covers] replaces the default span of the same table

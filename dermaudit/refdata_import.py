@@ -1341,54 +1341,58 @@ def import_files(
         assert ref is not None
         built.append(_build_pfs(by_kind["pfs"], today, ref.tables["codes.csv"], aoc_addons))
 
-    out.mkdir(parents=True, exist_ok=True)
-    meta: dict[str, Any] = {
-        "name": prev.get("name", "cms-import"),
-        "vintages": dict(prev.get("vintages", {})),
-        "covers": dict(prev.get("covers", {})),
-        "imports": dict(prev.get("imports", {})),
-    }
-    tables: list[ImportedTable] = []
-    warnings: list[str] = []
-    for b in built:
-        file, table = OUTPUTS[b.kind]
-        key = Path(file).stem
-        text = _csv_text(b.header, b.frame)
-        _write_atomic(out / file, text)
-        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        srcs = _src_list(b.parsed)
-        meta["vintages"][key] = b.vintage
-        meta["covers"][table] = [_iso(b.covers[0]), _iso(b.covers[1])]
-        meta["imports"][key] = {
-            "kind": b.kind,
-            "table": table,
-            "file": file,
-            "vintage": b.vintage,
-            "release": b.release,
-            "period": [_iso(b.period[0]), _iso(b.period[1])],
-            "covers": [_iso(b.covers[0]), _iso(b.covers[1])],
-            "imported": today.isoformat(),
-            "rows": b.frame.height,
-            "sha256": sha,
-            "sources": srcs,
+    from .outputs import atomic_folder
+
+    # written into a staging copy of the folder that takes its place at the end: an interrupted
+    # import leaves the previous layer as it was, never new tables beside an old ruleset.toml
+    with atomic_folder(out) as stage:
+        meta: dict[str, Any] = {
+            "name": prev.get("name", "cms-import"),
+            "vintages": dict(prev.get("vintages", {})),
+            "covers": dict(prev.get("covers", {})),
+            "imports": dict(prev.get("imports", {})),
         }
-        tables.append(
-            ImportedTable(
-                file,
-                table,
-                b.kind,
-                b.vintage,
-                b.release,
-                b.period,
-                b.covers,
-                today,
-                b.frame.height,
-                srcs,
-                sha,
+        tables: list[ImportedTable] = []
+        warnings: list[str] = []
+        for b in built:
+            file, table = OUTPUTS[b.kind]
+            key = Path(file).stem
+            text = _csv_text(b.header, b.frame)
+            _write_atomic(stage / file, text)
+            sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            srcs = _src_list(b.parsed)
+            meta["vintages"][key] = b.vintage
+            meta["covers"][table] = [_iso(b.covers[0]), _iso(b.covers[1])]
+            meta["imports"][key] = {
+                "kind": b.kind,
+                "table": table,
+                "file": file,
+                "vintage": b.vintage,
+                "release": b.release,
+                "period": [_iso(b.period[0]), _iso(b.period[1])],
+                "covers": [_iso(b.covers[0]), _iso(b.covers[1])],
+                "imported": today.isoformat(),
+                "rows": b.frame.height,
+                "sha256": sha,
+                "sources": srcs,
+            }
+            tables.append(
+                ImportedTable(
+                    file,
+                    table,
+                    b.kind,
+                    b.vintage,
+                    b.release,
+                    b.period,
+                    b.covers,
+                    today,
+                    b.frame.height,
+                    srcs,
+                    sha,
+                )
             )
-        )
-        warnings += [f"{file}: {w}" for w in b.warnings]
-    _write_atomic(rs, _ruleset_toml(meta, today))
+            warnings += [f"{file}: {w}" for w in b.warnings]
+        _write_atomic(stage / rs.name, _ruleset_toml(meta, today))
     return ImportReport(out, today, inputs, tables, warnings)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,8 +29,10 @@ from . import engine
 from .config import Settings
 from .errors import UsageError
 from .ingest import Ingested
-from .model import PAYER_CLASSES, Severity
+from .model import Severity
 from .privacy import Redactor
+
+REASON_KEPT = "(redacted: see the suppressions file)"
 
 # progress(stage, done, total): stage is "read", "rules" or "partitions"
 Progress = Callable[[str, int, int], None]
@@ -196,30 +197,16 @@ def _iso(value: Any) -> date | None:
 
 
 def load_payer_map(path: Path | None) -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
-    """A ``--payer-map`` file: ``[payers]`` exact names and ``[[rule]]`` keyword rules."""
+    """A ``--payer-map`` file: ``[payers]`` exact names and ``[[rule]]`` keyword rules (checked
+    strictly: an unknown section or key is an error, see ``userfiles``)."""
+    from .userfiles import check_payer_map, load_toml
+
     if path is None:
         return [], {}
-    try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise UsageError(f"payer map {path} not found") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"payer map {path} is not valid TOML: {exc}") from exc
+    text, data = load_toml(Path(path), "payer map")
+    check_payer_map(Path(path), text, data)
     exact = {str(k): str(v) for k, v in data.get("payers", {}).items()}
-    try:
-        rules = [
-            (str(r["class"]), [str(m).lower() for m in r["match"]]) for r in data.get("rule", [])
-        ]
-    except (KeyError, TypeError) as exc:
-        raise UsageError(
-            f'payer map {path}: each [[rule]] needs class = "..." and match = ["..."]'
-        ) from exc
-    for cls in [*exact.values(), *(c for c, _ in rules)]:
-        if cls not in PAYER_CLASSES:
-            raise UsageError(
-                f"payer map {path}: unknown payer class {cls!r}; "
-                f"use one of {', '.join(PAYER_CLASSES)}"
-            )
+    rules = [(str(r["class"]), [str(m).lower() for m in r["match"]]) for r in data.get("rule", [])]
     return rules, exact
 
 
@@ -261,22 +248,36 @@ class Scan:
 
     def _run(self) -> ScanResult:
         from .ingest.readers import expand_paths
-        from .outputs import guard
+        from .outputs import guard, owner_only_files
 
         s = self.settings
         self._started = datetime_now()
+        # before any work: no key, no redacted scan; no output over any file the scan reads
+        redactor = Redactor.from_environment(s.redact_key) if s.redact else None
         inputs = expand_paths(self.paths)
         written = [("--output", s.output), ("--html", s.html), ("state", s.state)]
         if s.update_baseline:
             written.append(("baseline", s.baseline))
-        guard(written, inputs)
+        guard(written, [*inputs, *self.side_files()])
         if s.path:
             self.log(f"config {s.path}")
         self._prepare()
-        raw = self._execute()
-        result = self._triage(raw)
+        with owner_only_files():  # temporary partitions hold patient data: 0600 in a 0700 folder
+            raw = self._execute()
+        result = self._triage(raw, redactor)
         result.inputs = inputs
         return result
+
+    def side_files(self) -> list[Path]:
+        """Every other file the scan reads (config, maps, waivers, ruleset tables): an output
+        must not replace any of them either. The baseline is not one: ``-o latest.json
+        --baseline latest.json`` reads the old file before the new one replaces it."""
+        s = self.settings
+        files = [p for p in (s.path, s.columns, s.payer_map, s.suppressions) if p is not None]
+        for d in s.ruleset:
+            if Path(d).is_dir():
+                files.extend(f for f in Path(d).iterdir() if f.is_file())
+        return files
 
     # ---- nightly runs: lock, state, baseline (see nightly.py) -------------------------------
 
@@ -452,20 +453,27 @@ class Scan:
         self.progress("rules", 2, 2)
         return result
 
-    def _triage(self, raw: engine.ScanResult) -> ScanResult:
+    def _triage(self, raw: engine.ScanResult, redactor: Redactor | None) -> ScanResult:
         """Redaction (when asked) first, so waivers and the baseline are matched in the same
         pseudonym space as a redacted baseline; then ``triage``."""
         from .triage import load_waivers, triage
+        from .userfiles import check_waivers_file
 
         s = self.settings
-        waivers = load_waivers(s.suppressions) if s.suppressions else None
+        waivers = None
+        if s.suppressions:
+            check_waivers_file(s.suppressions)
+            waivers = load_waivers(s.suppressions)
         findings = raw.findings
-        redactor = None
-        if s.redact:
-            redactor = self.redactor(raw)
+        if redactor is not None:
+            self._teach(redactor, raw)
             findings = redactor.frame(findings)
             if waivers:
-                waivers = [w.pseudonymised(redactor.pseudonym) for w in waivers]
+                waivers = [
+                    # a reason is the practice's free text: it may name the patient
+                    dataclasses.replace(w.pseudonymised(redactor.pseudonym), reason=REASON_KEPT)
+                    for w in waivers
+                ]
         tri = triage(
             findings,
             since=self.since,
@@ -490,13 +498,12 @@ class Scan:
         self.log(f"{result.findings.height} findings after triage ({tri.waived.height} waived)")
         return result
 
-    def redactor(self, raw: engine.ScanResult) -> Redactor:
-        from .privacy import Redactor
-
-        r = Redactor.from_environment()
+    def _teach(self, r: Redactor, raw: engine.ScanResult) -> None:
+        """What this scan's free text must not show besides ids: file names, input folders,
+        non-anatomic site text."""
         r.learn_files(f.name for f in raw.ingested.files)
+        r.learn_folders(self.paths)
         r.learn_sites(raw.ingested.sites, raw.ref.sites["keyword"].to_list())
-        return r
 
 
 def redact_ingested(ing: Ingested, r: Redactor) -> Ingested:
@@ -524,6 +531,7 @@ def scan(
     baseline: str | Path | None = None,
     suppressions: str | Path | None = None,
     redact: bool | None = None,
+    redact_key: str | Path | None = None,
     partitions: int | None = None,
     progress: Progress | None = None,
     log: Log | None = None,
@@ -550,6 +558,7 @@ def scan(
         "baseline": Path(baseline) if baseline is not None else None,
         "suppressions": Path(suppressions) if suppressions is not None else None,
         "redact": redact,
+        "redact_key": Path(redact_key) if redact_key is not None else None,
         "partitions": partitions,
     }
     if columns is not None and not isinstance(columns, dict):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import dermaudit
@@ -162,3 +162,176 @@ def test_cli_on_hostile_files(tmp_path: Path, case: str) -> None:
         assert isinstance(data["findings"], list)
     assert _digest(p) == before
     assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")], "temp file left"
+
+
+# ---- compressed inputs: bounded expansion ------------------------------------------------------
+
+BOMB_ROW = b"P1,C1,2025-03-04,DrA,Medicare,17000,,3,L57.0,90,back\n"
+
+
+def _deflate_bomb(expanded: int) -> tuple[bytes, int, int]:
+    """A raw deflate stream of a CSV that expands to about ``expanded`` bytes (built from one
+    compressed 8 MiB block repeated: no need to compress gigabytes), with its CRC-32 and size."""
+    import zlib
+
+    chunk = BOMB_ROW * ((8 << 20) // len(BOMB_ROW))
+    head = HEADER.encode() + b"\n"
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)
+    block = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    n = max(1, expanded // len(chunk))
+    crc = zlib.crc32(head)
+    for _ in range(n):
+        crc = zlib.crc32(chunk, crc)
+    return first + block * n + c.flush(zlib.Z_FINISH), crc, len(head) + n * len(chunk)
+
+
+def _gzip_bomb(path: Path, expanded: int) -> Path:
+    import struct
+
+    data, crc, size = _deflate_bomb(expanded)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    path.write_bytes(header + data + struct.pack("<II", crc, size & 0xFFFFFFFF))
+    return path
+
+
+def _zip_bomb(path: Path, expanded: int, declared: int | None = None) -> Path:
+    """A zip with one member ``charges.csv``; ``declared`` is the size its headers claim."""
+    import struct
+
+    data, crc, size = _deflate_bomb(expanded)
+    size = size if declared is None else declared
+    name = b"charges.csv"
+    local = struct.pack(
+        "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(data), size, len(name), 0
+    )
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII",
+        0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(data), size, len(name), 0, 0, 0, 0, 0, 0,
+    )  # fmt: skip
+    offset = len(local) + len(name) + len(data)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central) + len(name), offset, 0)
+    path.write_bytes(local + name + data + central + name + end)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: _gzip_bomb(p / "charges.csv.gz", 1 << 30),
+        lambda p: _zip_bomb(p / "charges.zip", 1 << 30),
+        lambda p: _zip_bomb(p / "charges.zip", 1 << 30, declared=1000),  # a lying header
+    ],
+    ids=["gzip 1 GiB", "zip 1 GiB", "zip that hides its size"],
+)
+def test_compression_bombs_are_refused(tmp_path: Path, make: object) -> None:
+    p = make(tmp_path)  # type: ignore[operator]
+    assert p.stat().st_size < 4 << 20  # a few MiB that expand to 1 GiB
+    before = _digest(p)
+    out = tmp_path / "out.json"
+    work = tmp_path / "tmp"
+    work.mkdir()
+    r = cli("scan", str(p), "-f", "json", "-o", str(out), env={"TMPDIR": str(work)})
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert p.name in r.stderr
+    assert "zip bomb" in r.stderr or "cannot be extracted" in r.stderr, r.stderr
+    assert not out.exists() and list(work.iterdir()) == []  # nothing unpacked is left
+    assert _digest(p) == before
+
+
+def test_a_genuine_gzip_export_is_read(tmp_path: Path) -> None:
+    import gzip
+
+    p = tmp_path / "charges.csv.gz"
+    p.write_bytes(gzip.compress((HEADER + "\n").encode() + BOMB_ROW))
+    r = cli("scan", str(p), "-f", "json", "--fail-on", "never")
+    assert r.returncode == 0, r.stderr
+    assert any(f["rule"] == "DEST-002" for f in json.loads(r.stdout)["findings"])
+
+
+# ---- the command line in process: generated files --------------------------------------------
+
+
+def _main(args: list[str]) -> tuple[int, str]:
+    """``dermaudit ARGS`` in this process: (exit code, stderr)."""
+    import contextlib
+    import io
+    import sys
+
+    from dermaudit import cli as cli_module
+
+    err, out = io.StringIO(), io.StringIO()
+    old = sys.argv
+    sys.argv = ["dermaudit", *args]
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            try:
+                cli_module.main()
+                code = 0
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+    finally:
+        sys.argv = old
+    return code, err.getvalue()
+
+
+text_cell = st.one_of(
+    st.text(max_size=20),  # any unicode, also quotes, commas, newlines, NUL
+    st.sampled_from(NASTY),
+    st.sampled_from(["17000", "17003", "99213-25", "03/04/2025", "2025-03-04", "L57.0", "3"]),
+    st.sampled_from(["P1", "P2", "Medicare", "DrA", "back", "1", "2025-03-05", "17311"]),
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.one_of(
+        st.permutations(HEADER.split(",")),  # a real export's columns, in any order
+        st.lists(
+            st.one_of(st.sampled_from(HEADER.split(",")), st.text(min_size=1, max_size=8)),
+            min_size=1,
+            max_size=12,
+        ),
+    ),
+    rows=st.lists(
+        st.one_of(
+            st.lists(text_cell, min_size=11, max_size=11),
+            st.lists(text_cell, max_size=13),  # ragged
+        ),
+        max_size=6,
+    ),
+    sep=st.sampled_from([",", ";", "\t", "|"]),
+    encoding=st.sampled_from(["utf-8", "cp1252", "utf-16"]),
+)
+def test_generated_files_end_cleanly_on_the_command_line(
+    tmp_path: Path, header: list[str], rows: list[list[str]], sep: str, encoding: str
+) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    p = tmp_path / "charges.csv"
+    p.write_bytes(buf.getvalue().encode(encoding, errors="replace"))
+    before = _digest(p)
+    out = tmp_path / "out.csv"
+    out.write_text("previous")
+    code, err = _main(["scan", str(p), "-f", "csv", "-o", str(out), "--select", "ALL"])
+    event(f"exit {code}")
+    assert code in (0, 1, 2), err
+    assert "Traceback" not in err and "internal error" not in err, err
+    if code == 2:
+        assert err.count("\n") == 1 and err.startswith("dermaudit: error:"), err
+        assert out.read_text() == "previous"
+        # an error message never quotes a cell (header names it may name)
+        cells = {c for r in rows for c in r if len(c) >= 6 and c.isalnum() and c not in header}
+        assert not [c for c in cells if c in err], err
+    else:
+        assert out.read_text() != "previous"
+    assert _digest(p) == before
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["charges.csv", "out.csv"]

@@ -9,10 +9,8 @@ import io
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
@@ -263,50 +261,6 @@ def test_empty_dates_and_bad_options_are_refused(phi_file: Path) -> None:
     assert r.returncode == 2 and "is not a date" in r.stderr
 
 
-def _big_file(tmp: Path, lines: int) -> Path:
-    sys.path.insert(0, str(ROOT / "bench"))
-    import generate  # bench/generate.py
-
-    out = tmp / "big"
-    generate.main(
-        ["--lines", str(lines), "--out", str(out), "--seed", "3", "--formats", "csv", "--quiet"]
-    )
-    return next(out.glob("*.csv"))
-
-
-def test_sigterm_mid_scan_leaves_no_partition_and_keeps_old_outputs(tmp_path: Path) -> None:
-    data = _big_file(tmp_path, 150_000)
-    work = tmp_path / "tmp"
-    work.mkdir()
-    out = tmp_path / "findings.json"
-    html = tmp_path / "report.html"
-    out.write_text("old findings")
-    html.write_text("old report")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dermaudit", "scan", str(data), "--partitions", "4",
-         "-f", "json", "-o", str(out), "--html", str(html)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={"PATH": "/usr/bin:/bin", "TMPDIR": str(work), "NO_COLOR": "1"},
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not any(work.glob("dermaudit-parts-*/*")) and time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"scan ended before it could be interrupted: {proc.communicate()}")
-        time.sleep(0.05)
-    assert any(work.glob("dermaudit-parts-*")), "no partition directory appeared"
-    mode = next(work.glob("dermaudit-parts-*")).stat().st_mode & 0o777
-    assert mode == 0o700
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, err
-    assert "Traceback" not in err and err.count("\n") == 1
-    assert list(work.iterdir()) == []
-    assert out.read_text() == "old findings" and html.read_text() == "old report"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["big", "tmp", "findings.json", "report.html"]
-    )
-
-
 def test_output_files_are_private(tmp_path: Path) -> None:
     p = tmp_path / "c.csv"
     p.write_text(CHARGES)
@@ -317,3 +271,270 @@ def test_output_files_are_private(tmp_path: Path) -> None:
             assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+# ---- every writer: never over an input, never half a file, errors as OutputError ------------
+
+SAMPLE = ROOT / "sample_data" / "charges.csv"
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``dermaudit ARGS`` in this process (exit code, stdout, stderr)."""
+    from dermaudit import cli as cli_module
+
+    old = sys.argv
+    sys.argv = ["dermaudit", *args]
+    try:
+        with pytest.raises(SystemExit) as exc:
+            cli_module.main()
+    finally:
+        sys.argv = old
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def test_every_writer_refuses_an_input_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dermaudit.scan import Scan
+
+    charges = tmp_path / "c.csv"
+    charges.write_text(CHARGES)
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text('[[waiver]]\nrule = "EM-001"\nreason = "x"\nby = "me"\n')
+    (tmp_path / "link.html").symlink_to(charges)
+    os.link(charges, tmp_path / "hard.json")
+    before = {p: p.read_bytes() for p in (charges, waivers)}
+
+    def no_work(*_a: object) -> None:
+        raise AssertionError("work started before the output path was checked")
+
+    monkeypatch.setattr(Scan, "_execute", no_work)
+    cases = [
+        ("sample", str(charges), "-o", str(charges)),
+        ("scan", str(charges), "--html", str(tmp_path / "link.html")),
+        ("scan", str(charges), "-f", "json", "-o", str(tmp_path / "hard.json")),
+        ("scan", str(charges), "-f", "csv", "-o", str(waivers), "--suppressions", str(waivers)),
+        ("init", str(charges), "--path", str(charges), "--force"),
+    ]
+    for args in cases:
+        code, _, err = run_main(capsys, *args)
+        assert code == 2 and err.count("\n") == 1, (args, err)
+        assert "never writes over an input" in err or "one of the input" in err, (args, err)
+    for p, data in before.items():
+        assert p.read_bytes() == data
+
+
+def test_device_and_pipe_outputs_are_written_in_place(tmp_path: Path) -> None:
+    """Replacing /dev/null (or a named pipe) with a file would be wrong; they are written to."""
+    import threading
+
+    result = dermaudit.scan(SAMPLE)
+    result.write(Path("/dev/null"), "json")
+    assert Path("/dev/null").is_char_device()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    result.write(fifo, "json")
+    reader.join(timeout=60)
+    assert fifo.is_fifo()
+    assert json.loads(got[0])["summary"]["findings"] == result.findings.height
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-f", "json", "-o", "/dev/full"),
+        ("-f", "jsonl", "-o", "/dev/full"),
+        ("-f", "csv", "-o", "/dev/full"),
+        ("-f", "parquet", "-o", "/dev/full"),
+        ("-o", "/dev/full"),  # the console table
+        ("--html", "/dev/full"),
+    ],
+)
+def test_full_disk_is_one_output_error(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    if not Path("/dev/full").is_char_device():
+        pytest.skip("no /dev/full on this system")
+    code, _, err = run_main(capsys, "scan", str(SAMPLE), "--fail-on", "never", *args)
+    assert code == 2, err
+    assert err == "dermaudit: error: cannot write /dev/full: the disk is full\n"
+    assert Path("/dev/full").is_char_device()
+
+
+def test_full_disk_on_a_file_keeps_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from dermaudit import outputs
+    from dermaudit.errors import OutputError
+
+    result = dermaudit.scan(SAMPLE)
+    out = tmp_path / "findings.json"
+    out.write_text("yesterday")
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outputs.os, "fsync", full)
+    with pytest.raises(OutputError, match=r"cannot write .*findings.json: the disk is full"):
+        result.write(out)
+    assert out.read_text() == "yesterday"
+    assert [p.name for p in tmp_path.iterdir()] == ["findings.json"]
+
+
+def test_permission_denied_is_one_output_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real permission error: a read-only folder (root ignores the mode bits, so as root the
+    folder is also made immutable; failing that, /sys refuses new files to everyone)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o555)
+    immutable = False
+    if os.getuid() == 0:
+        immutable = (
+            subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode == 0
+        )
+    target = locked / "f.json" if os.getuid() != 0 or immutable else Path("/sys/f.json")
+    try:
+        code, _, err = run_main(capsys, "scan", str(SAMPLE), "-f", "json", "-o", str(target))
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(locked)], check=True)
+        os.chmod(locked, 0o755)
+    assert code == 2, err
+    assert err == f"dermaudit: error: cannot write {target}: permission denied\n"
+    assert list(locked.iterdir()) == []
+
+
+def test_refdata_import_replaces_the_folder_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dermaudit import refdata_import
+
+    from .test_refdata_import import PTP_F1, PTP_F2, ptp_text
+
+    src = tmp_path / "ccipra-v313r0-f1.txt"
+    src.write_bytes(ptp_text(PTP_F1))
+    layer = tmp_path / "cms"
+    refdata_import.import_files([src], layer)
+    (layer / "codes_practice.csv").write_text("code,family\n")  # the user's own file
+    before = {p.name: p.read_bytes() for p in layer.iterdir()}
+    src.write_bytes(ptp_text(PTP_F2))
+
+    def interrupted(*_a: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(refdata_import, "_ruleset_toml", interrupted)
+    with pytest.raises(KeyboardInterrupt):  # tables written, ruleset.toml not yet
+        refdata_import.import_files([src], layer)
+    assert {p.name: p.read_bytes() for p in layer.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ccipra-v313r0-f1.txt", "cms"]
+    monkeypatch.undo()
+    refdata_import.import_files([src], layer)
+    after = {p.name: p.read_bytes() for p in layer.iterdir()}
+    assert after["codes_practice.csv"] == before["codes_practice.csv"]
+    assert after["ncci_pairs_cms.csv"] != before["ncci_pairs_cms.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ccipra-v313r0-f1.txt", "cms"]
+
+
+def test_refdata_import_refuses_an_empty_since(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "refdata", "import", "x.txt", "--into", "y", "--since", "")
+    assert code == 2 and "--since '' is not a date" in err
+
+
+# ---- strict side files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "waivers.toml",
+            '[[waiver]]\nrule = "DEST-002"\nclaim_id = "C1"\nreason = "x"\nby = "me"\n',
+            r"line 1 \(waiver #1\): unknown key 'claim_id'; did you mean 'claim'",
+        ),
+        (
+            "waivers.toml",
+            '[[waivers]]\nrule = "DEST-002"\nreason = "x"\nby = "me"\n',
+            r"unknown entry 'waivers'; did you mean 'waiver'",
+        ),
+        (
+            "waivers.toml",
+            '[[waiver]]\nrule = "DEST-002"\nclaim = 10442\nreason = "x"\nby = "me"\n',
+            r"claim must be text in quotes",
+        ),
+        ("payers.toml", '[payer]\n"Acme" = "commercial"\n', r"did you mean 'payers'"),
+        (
+            "payers.toml",
+            '[[rule]]\nclass = "commercial"\nmatches = ["acme"]\n',
+            r"unknown key 'matches'; did you mean 'match'",
+        ),
+        ("payers.toml", '[payers]\n"Acme" = "comercial"\n', r"did you mean 'commercial'"),
+    ],
+)
+def test_typos_in_waivers_and_payer_maps_are_errors(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    from dermaudit.errors import ConfigError
+
+    f = tmp_path / name
+    f.write_text(text)
+    opt = {"suppressions": f} if name.startswith("waivers") else {"payer_map": f}
+    with pytest.raises(ConfigError, match=message):
+        dermaudit.scan(SAMPLE, **opt)  # type: ignore[arg-type]
+
+
+def test_ruleset_layer_that_would_blank_default_values_is_refused(tmp_path: Path) -> None:
+    layer = tmp_path / "practice"
+    layer.mkdir()
+    (layer / "codes_practice.csv").write_text("code,family,kind\n17000,destruction,primary\n")
+    with pytest.raises(InputError, match=r"replaces default rows \(e.g. 17000\).*fee_2025"):
+        dermaudit.scan(SAMPLE, ruleset=[layer])
+    (layer / "codes_practice.csv").write_text("code,family,fee2025\n0001A,vaccine_admin,20\n")
+    with pytest.raises(InputError, match=r"unknown column 'fee2025'; did you mean 'fee_2025'"):
+        dermaudit.scan(SAMPLE, ruleset=[layer])
+    # new codes (here a vaccine-administration code ending in A) may leave columns out
+    (layer / "codes_practice.csv").write_text("code,family\n0001A,vaccine_admin\n")
+    assert dermaudit.scan(SAMPLE, ruleset=[layer]).findings.height
+
+
+def test_sample_csv_is_spreadsheet_safe(tmp_path: Path) -> None:
+    p = tmp_path / "c.csv"
+    p.write_text(
+        "patient_id,dos,provider,payer,cpt,units,dx\n"
+        'P1,2025-03-04,=HYPERLINK("http://x"),Medicare,17000,3,L57.0\n'
+    )
+    out = tmp_path / "s.csv"
+    r = cli("sample", str(p), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert rows and all(row["provider"] == '\'=HYPERLINK("http://x")' for row in rows)
+    for row in rows:
+        for v in row.values():
+            assert not v or v[0] not in "=+-@\t\r", row
+
+
+def test_refdata_listing_shows_markup_literally(tmp_path: Path) -> None:
+    layer = tmp_path / "[bold red]layer"
+    layer.mkdir()
+    (layer / "ruleset.toml").write_text('[vintages]\nx = "[link=https://x.example]v[/link] [/]"\n')
+    r = cli("refdata", "--ruleset", str(layer))
+    assert r.returncode == 0, r.stderr
+    assert "[bold red]layer" in r.stdout and "[link=https://x.example]v[/link] [/]" in r.stdout
+
+
+def test_dermaudit_scan_stays_the_function_after_the_submodule_is_imported() -> None:
+    code = (
+        "from dermaudit.scan import ScanResult\n"
+        "import dermaudit\n"
+        f"r = dermaudit.scan({str(SAMPLE)!r})\n"
+        "assert isinstance(r, ScanResult)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -279,7 +280,11 @@ def _parse_text(
         )
     except (pl.exceptions.ComputeError, pl.exceptions.ShapeError) as exc:
         first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
-        raise InputError(f"{name} cannot be parsed as CSV ({first})") from exc
+        first = re.sub(r"`.*", "", first).strip()  # Polars quotes the line: patient data
+        raise InputError(
+            f"{name} cannot be parsed as CSV ({first or type(exc).__name__}; "
+            "look for an unclosed quote)"
+        ) from exc
     except pl.exceptions.NoDataError as exc:
         raise InputError(f"{name} is empty; export the charges again") from exc
     if guess.index is None:
