@@ -20,8 +20,6 @@ Errors are raised as ``InputError`` (the input cannot be read or lacks what the 
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, DermauditError, InputError, OutputError, UsageError
@@ -57,25 +55,6 @@ def __getattr__(name: str) -> Any:
         return value
     raise AttributeError(f"module 'dermaudit' has no attribute {name!r}")
 
-
-class _Package(types.ModuleType):
-    """``dermaudit.scan`` stays the function after the submodule ``dermaudit.scan`` is loaded:
-    the import system sets the package attribute of a newly loaded submodule, which would
-    otherwise replace the function with the module (``from dermaudit.scan import Scan`` before
-    the first ``dermaudit.scan(...)`` made it "'module' object is not callable")."""
-
-    @property
-    def scan(self) -> Any:
-        from .scan import scan as function
-
-        return function
-
-    @scan.setter
-    def scan(self, _module: Any) -> None:  # the import system's setattr: the module stays
-        pass  # reachable as sys.modules["dermaudit.scan"]
-
-
-sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "ConfigError",

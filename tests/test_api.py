@@ -271,12 +271,3 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     by_provider = scope["by_provider"]
     assert isinstance(by_provider, pl.DataFrame) and by_provider.height == 3
     assert scope["chart"].to_dict()["mark"]["type"] == "bar"  # type: ignore[attr-defined]
-
-
-def test_scan_stays_the_function_after_the_cli_is_imported(tmp_path: Path) -> None:
-    """Importing the CLI (or any module) must never shadow ``dermaudit.scan`` with a module."""
-    import importlib
-
-    importlib.import_module("dermaudit.cli")
-    importlib.import_module("dermaudit.scanner")
-    assert callable(dermaudit.scan)

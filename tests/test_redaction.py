@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from dermaudit.errors import UsageError
 from dermaudit.privacy import _site_is_anatomy
 from dermaudit.refdata import load_refdata
-from dermaudit.scan import Scan, scan
+from dermaudit.scanner import Scan, scan
 
 from .test_cli import TEST_KEY, cli
 

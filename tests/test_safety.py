@@ -296,7 +296,7 @@ def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
 def test_every_writer_refuses_an_input_before_any_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dermaudit.scan import Scan
+    from dermaudit.scanner import Scan
 
     charges = tmp_path / "c.csv"
     charges.write_text(CHARGES)
@@ -531,7 +531,7 @@ def test_refdata_listing_shows_markup_literally(tmp_path: Path) -> None:
 
 def test_dermaudit_scan_stays_the_function_after_the_submodule_is_imported() -> None:
     code = (
-        "from dermaudit.scan import ScanResult\n"
+        "from dermaudit.scanner import ScanResult\n"
         "import dermaudit\n"
         f"r = dermaudit.scan({str(SAMPLE)!r})\n"
         "assert isinstance(r, ScanResult)\n"
