@@ -38,6 +38,13 @@ class Fmt(StrEnum):
     text = "text"
 
 
+class Kind(StrEnum):
+    neutral = "neutral"
+    nightly = "nightly"
+    pre_engagement = "pre-engagement"
+    follow_up = "follow-up"
+
+
 class Level(StrEnum):
     info = "info"
     review = "review"
@@ -217,6 +224,22 @@ def scan(
             "(0 = automatic above 1.5M lines, 1 = in memory).",
         ),
     ] = 0,
+    practice: Annotated[
+        str | None, typer.Option(help="Practice name for the report cover and summaries.")
+    ] = None,
+    engagement: Annotated[
+        str | None, typer.Option(help="Engagement name for the report cover and summaries.")
+    ] = None,
+    prepared_by: Annotated[
+        str | None, typer.Option(help="Who prepared the report (cover and summaries).")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Period covered, as the client knows it (e.g. 'FY2025').")
+    ] = None,
+    report_kind: Annotated[
+        Kind,
+        typer.Option(help="Kind of report: its title and reading guide, never its figures."),
+    ] = Kind.neutral,
     config: Annotated[
         Path | None,
         typer.Option(help="Config file.", show_default="./dermaudit.toml if present"),
@@ -262,6 +285,11 @@ def scan(
         "since": _date_opt(since, "--since"),
         "log": log,
         "partitions": partitions,
+        "practice": practice,
+        "engagement": engagement,
+        "prepared_by": prepared_by,
+        "period": period,
+        "report_kind": report_kind.value,
     }
     explicit = {k: v for k, v in values.items() if _given(ctx, k)}
     st = Settings.resolve(explicit, config, discover=True)

@@ -33,6 +33,7 @@ from .errors import ConfigError, UsageError
 from .model import PAYER_CLASSES
 
 Format = Literal["table", "json", "jsonl", "csv", "parquet", "text"]
+ReportKindName = Literal["neutral", "nightly", "pre-engagement", "follow-up"]
 FailOn = Literal["info", "review", "revenue", "denial", "compliance", "never"]
 
 
@@ -106,6 +107,24 @@ class Settings:
     )
     log: bool = _opt(False, "timestamped progress lines on stderr (counts only, no patient data)")
     partitions: int = _opt(0, "patient-hash partitions (0 = automatic, 1 = in memory)")
+    # engagement metadata: the report's cover, the console's first line, every summary
+    practice: str | None = _opt(
+        None, "practice name for the report cover", example="Lakeside Dermatology"
+    )
+    engagement: str | None = _opt(
+        None, "engagement name for the report cover", example="2026 coding assessment"
+    )
+    prepared_by: str | None = _opt(
+        None, "who prepared the report (cover and summaries)", example="J. Rivera, CPC"
+    )
+    period: str | None = _opt(
+        None,
+        "period the report covers, as the client knows it (the dates of service are printed too)",
+        example="Jan-Dec 2025",
+    )
+    report_kind: ReportKindName = _opt(
+        "neutral", "kind of report: neutral, nightly, pre-engagement or follow-up"
+    )
 
     # not options of their own: the [columns], [payers] and [per_payer.*] sections
     column_table: dict[str, str | list[str]] = field(default_factory=dict, repr=False)
@@ -212,6 +231,10 @@ def _coerce(key: str, value: Any, where: str, base: Path | None = None) -> Any:
             return date.fromisoformat(str(value).strip())
         except ValueError:
             raise bad from None
+    if tp is str:
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise bad
+        return value.strip()
     return value
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -231,23 +232,40 @@ def test_rule_link_filters_the_table(driver: Any, report: dict[str, Any]) -> Non
     assert shown and all(r["rule"] == rule for r in shown)
 
 
+PRINT_PAGE_LIMIT = 25  # issue #17: the sample's printed report fits 25 Letter pages
+
+
 def test_print_layout_cuts_no_table(driver: Any, report: dict[str, Any]) -> None:
+    """Printed (Letter, the report's @page margins): no table, chart or tile row is wider than
+    the printable width, no table cell's content is cut, and the sample prints on at most
+    PRINT_PAGE_LIMIT pages."""
     _open(driver, report)
-    driver.set_window_size(816, 1056)  # US Letter at 96 dpi
+    # the printable width: 8.5 in minus the 12 mm side margins of @page, at 96 dpi
+    driver.set_window_size(816 - round(24 / 25.4 * 96), 1056)
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         overflow = driver.execute_script(
-            """return Array.from(document.querySelectorAll('table, svg.chart, .kpis, .money-tiles'))
-                 .filter(el => el.getBoundingClientRect().right >
-                               document.documentElement.clientWidth + 1)
-                 .map(el => el.id || el.className.baseVal || el.className);"""
+            """const w = document.documentElement.clientWidth + 1;
+               const wide = Array.from(document.querySelectorAll(
+                   'table, svg.chart, .kpis, .money-tiles, ol.refs, pre'))
+                 .filter(el => el.offsetParent !== null && el.getBoundingClientRect().right > w)
+                 .map(el => el.id || el.className.baseVal || el.className || el.tagName);
+               const cut = Array.from(document.querySelectorAll('td, th'))
+                 .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+                 .map(el => el.textContent.slice(0, 40));
+               return wide.concat(cut);"""
         )
-        assert not overflow, f"wider than the printed page: {overflow}"
+        assert not overflow, f"wider than the printed page or cut off: {overflow}"
         pdf = driver.execute_cdp_cmd(
             "Page.printToPDF",
             {"printBackground": True, "preferCSSPageSize": True},
         )
-        _save(ARTIFACTS / "report.pdf", base64.b64decode(pdf["data"]))
+        data = base64.b64decode(pdf["data"])
+        _save(ARTIFACTS / "report.pdf", data)
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+        print(f"\nprinted report: {pages} pages")
+        if report["source"] == SAMPLE:
+            assert 1 < pages <= PRINT_PAGE_LIMIT, pages
     finally:
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
         driver.set_window_size(1280, 1600)

@@ -69,6 +69,11 @@ def verdict(result: ScanResult, console: Console) -> None:
     names = [f.name for f in result.ingested.files]
     files = names[0] if len(names) == 1 else f"{len(names)} files"
     period = f"{s['first_dos']} to {s['last_dos']}" if s["first_dos"] else "no dated lines"
+    eng = s["engagement"]
+    who = [eng[k] for k in ("practice", "engagement", "period") if eng[k]]
+    if who or eng["kind"] != "neutral" or eng["prepared_by"]:
+        by = f" · prepared by {eng['prepared_by']}" if eng["prepared_by"] else ""
+        console.print(f"[bold]{escape(eng['title'])}[/]" + escape(" · ".join(["", *who]) + by))
     console.print(
         f"[bold]dermaudit[/] · [path]{escape(files)}[/] · {s['rows']:,} lines "
         f"({s['rows_excluded']:,} excluded) · {period} · {s['providers']} "

@@ -111,3 +111,18 @@ def from_options(
         period=(period or "").strip(),
         kind=parse_kind(kind),
     )
+
+
+def of_result(result: Any) -> Engagement:
+    """The engagement a scan was run for: its settings' ``practice``, ``engagement``,
+    ``prepared_by``, ``period`` and ``report_kind`` (a bare engine result has none)."""
+    st = getattr(result, "settings", None)
+    if st is None:
+        return Engagement()
+    return from_options(
+        getattr(st, "practice", None),
+        getattr(st, "engagement", None),
+        getattr(st, "prepared_by", None),
+        getattr(st, "period", None),
+        getattr(st, "report_kind", None),
+    )

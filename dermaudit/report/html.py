@@ -33,6 +33,8 @@ from ..ingest import DQ_RULES
 from ..model import SEVERITY_ORDER
 from ..rules.base import FAMILIES, RULES
 from . import charts
+from .engagement import KIND_PURPOSE, parse_kind
+from .references import DQ_SOURCE, collect
 from .sampling import draw_sample, stratum_counts
 from .summary import is_dq, rule_title, summarize
 
@@ -272,7 +274,7 @@ def _rule_sections(
                 "compliant": doc.get("Compliant billing", ""),
                 "limits": doc.get("Known limits", ""),
                 "amount_method": doc.get("Dollars at risk", "No dollar estimate."),
-                "source": doc.get("Source", "dermaudit ingest data-quality pass"),
+                "source": doc.get("Source", DQ_SOURCE),
                 "examples": _finding_rows(ex),
                 "plain": _plain_problem(entry, encounters_total),
             }
@@ -421,6 +423,18 @@ def _filter_options(shown: pl.DataFrame) -> dict[str, list[str]]:
     }
 
 
+PRINT_EXAMPLES = 3  # costliest examples per rule on paper (CSS hides the rest in print)
+
+
+def _findings_file(result: ScanResult) -> str | None:
+    """The findings file this run wrote next to the report, if any (named on paper)."""
+    st = getattr(result, "settings", None)
+    out, fmt = getattr(st, "output", None), getattr(st, "format", "table")
+    if out is None or str(out) == "-" or fmt == "table":
+        return None
+    return Path(out).name
+
+
 def build_context(
     result: ScanResult,
     findings: pl.DataFrame | None = None,
@@ -522,9 +536,9 @@ def build_context(
             )
 
     first, last = s["first_dos"] or "", s["last_dos"] or ""
-    page_title = title or (
-        f"Dermatology charge audit · {first} to {last}" if first else "Dermatology charge audit"
-    )
+    eng = s["engagement"]
+    head = f"{eng['title']} · {eng['practice']}" if eng["practice"] else eng["title"]
+    page_title = title or (f"{head} · {first} to {last}" if first else head)
     gen = (
         generated_at.isoformat(timespec="minutes")
         if isinstance(generated_at, datetime)
@@ -551,6 +565,10 @@ def build_context(
     }
     return {
         "title": page_title,
+        "engagement_purpose": KIND_PURPOSE[parse_kind(eng["kind"])],
+        "print_examples": PRINT_EXAMPLES,
+        "output_name": _findings_file(result),
+        "references": collect(shown["rule"].unique().to_list() if shown.height else []),
         "generated_at": gen,
         "redacted": redacted,
         "s": s,

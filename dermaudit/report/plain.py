@@ -133,6 +133,12 @@ def text_report(result: ScanResult, top: int = 10, fail_on: str = "review") -> s
     f = reported(result)
     tri = result.triage
     out: list[str] = []
+    eng = s["engagement"]
+    who = [eng[k] for k in ("practice", "engagement", "period") if eng[k]]
+    if eng["prepared_by"]:
+        who.append(f"prepared by {eng['prepared_by']}")
+    if who or eng["kind"] != "neutral":
+        out += _wrap(" · ".join([eng["title"], *who]), "")
     span = f" (DOS {s['first_dos']} to {s['last_dos']})" if s.get("first_dos") else ""
     out += _wrap(
         f"dermaudit audit: {_plural(int(s['files']), 'file')}, "

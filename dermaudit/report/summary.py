@@ -53,7 +53,7 @@ from ..model import SEVERITY_ORDER
 from ..refdata import RefData
 from ..rules.base import RULES
 from . import money
-from .engagement import Engagement
+from .engagement import Engagement, of_result
 
 MONEY_DIRECTIONS = ("over", "under", "either")
 MONEY_DIRECTIONS_AT_RISK = MONEY_DIRECTIONS
@@ -460,7 +460,7 @@ def summarize(result: ScanResult, engagement: Engagement | None = None) -> dict[
     if cached is None or any(a is not b for a, b in zip(cached[0], inputs, strict=True)):
         result.summary_cache = cached = (inputs, _summarize(result))
     out = copy.deepcopy(cached[1])
-    out["engagement"] = (engagement or Engagement()).as_dict()
+    out["engagement"] = (engagement or of_result(result)).as_dict()
     return out
 
 
