@@ -438,7 +438,7 @@ def test_unredacted_page_warns_about_phi(page_html: str) -> None:
 
 def test_title_has_no_phi(page: Page, csv_text: str) -> None:
     assert not any(i in page.title for i in patient_ids(csv_text) | claim_ids(csv_text))
-    assert page.title.startswith("Dermatology charge audit")
+    assert page.title.startswith("Coding and compliance audit")  # the neutral report kind
 
 
 # ---- caps, escaping, empty input, missing benchmarks -------------------------------------
