@@ -38,6 +38,11 @@ class Fmt(StrEnum):
     text = "text"
 
 
+class EngineChoice(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
 class Kind(StrEnum):
     neutral = "neutral"
     nightly = "nightly"
@@ -224,6 +229,35 @@ def scan(
             "(0 = automatic above 1.5M lines, 1 = in memory).",
         ),
     ] = 0,
+    engine: Annotated[
+        EngineChoice,
+        typer.Option(help="Audit the partitions here (local) or on a Dask cluster (dask)."),
+    ] = EngineChoice.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786) for --engine dask.",
+            show_default="a LocalCluster on this machine",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="LocalCluster workers for --engine dask (0 = one per core).")
+    ] = 0,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="Memory per LocalCluster worker for --engine dask (e.g. 4GiB).",
+            show_default="RAM / workers",
+        ),
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the temporary partitions (a remote Dask cluster: one every "
+            "worker mounts).",
+            show_default="the system temp folder",
+        ),
+    ] = None,
     practice: Annotated[
         str | None, typer.Option(help="Practice name for the report cover and summaries.")
     ] = None,
@@ -285,6 +319,11 @@ def scan(
         "since": _date_opt(since, "--since"),
         "log": log,
         "partitions": partitions,
+        "engine": engine.value,
+        "scheduler": scheduler,
+        "workers": workers,
+        "memory_limit": memory_limit,
+        "workdir": workdir,
         "practice": practice,
         "engagement": engagement,
         "prepared_by": prepared_by,

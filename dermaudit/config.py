@@ -33,6 +33,7 @@ from .errors import ConfigError, UsageError
 from .model import PAYER_CLASSES
 
 Format = Literal["table", "json", "jsonl", "csv", "parquet", "text"]
+EngineName = Literal["local", "dask"]
 ReportKindName = Literal["neutral", "nightly", "pre-engagement", "follow-up"]
 FailOn = Literal["info", "review", "revenue", "denial", "compliance", "never"]
 
@@ -107,6 +108,24 @@ class Settings:
     )
     log: bool = _opt(False, "timestamped progress lines on stderr (counts only, no patient data)")
     partitions: int = _opt(0, "patient-hash partitions (0 = automatic, 1 = in memory)")
+    engine: EngineName = _opt(
+        "local", "where partitions are audited: local (this process) or dask (a Dask cluster)"
+    )
+    scheduler: str | None = _opt(
+        None,
+        "Dask scheduler address for engine dask (default: a LocalCluster on this machine)",
+        example="tcp://10.0.0.5:8786",
+    )
+    workers: int = _opt(0, "LocalCluster workers for engine dask (0 = one per core)")
+    memory_limit: str | None = _opt(
+        None, "memory per LocalCluster worker for engine dask (default: RAM / workers)", "4GiB"
+    )
+    workdir: Path | None = _opt(
+        None,
+        "folder for the temporary partitions (engine dask on a remote cluster: a folder every "
+        "worker mounts)",
+        example="/shared/dermaudit-tmp",
+    )
     # engagement metadata: the report's cover, the console's first line, every summary
     practice: str | None = _opt(
         None, "practice name for the report cover", example="Lakeside Dermatology"

@@ -16,10 +16,8 @@ plan:
    (provider scorecards, encounters per month: ``features.line_counts``) are merged,
    so the HTML report of a partitioned scan has the same figures as an in-memory one.
 
-On a distributed engine the same plan maps one to one: step 1 is a shuffle by patient hash
-(Spark ``repartition(n, hash(patient))``, Dask ``shuffle``), step 2 a ``mapPartitions`` that runs
-this engine unchanged on each partition, step 3 a ``reduceByKey(provider)`` of the statistics and
-a final single-node pass of the provider rules.
+``audit_partition`` (step 2) and ``merge`` (steps 3 and 4) are shared with the Dask engine
+(``dermaudit.cluster``), which runs step 2 as one task per partition on a cluster.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from . import engine
+from .charges import finding_charges
 from .errors import InputError
 from .features import line_counts, merge_line_counts
 from .ingest import FileInfo, Ingested, check_columns, load_raw, unmapped_of
@@ -52,7 +52,6 @@ from .ingest.readers import (
 from .ingest.x12_segments import sniff
 from .model import empty_findings
 from .refdata import RefData
-from .report.money import finding_charges
 from .rules.base import Rule
 
 BILLED = "_billed_charge"  # a finding's billed charges, carried through the spill files
@@ -200,6 +199,77 @@ def _split(
     return infos
 
 
+@dataclass
+class PartOutput:
+    """What one partition's audit returns: small enough to send back from a worker (the
+    findings themselves are spilled to ``findings`` beside the partition)."""
+
+    findings: Path
+    stats: dict[str, Any]
+    pstats: dict[str, list[pl.DataFrame]]
+    counts: dict[str, pl.DataFrame]
+    notes: list[str]
+    aside: dict[str, int]
+    sites: list[str]
+    present: set[str]
+    skipped: dict[str, str]
+    rules_run: list[str]
+    rows: int
+
+
+def audit_partition(
+    d: Path,
+    ref: RefData,
+    rules: list[Rule],
+    *,
+    overrides: dict[str, Any] | None = None,
+    payer_rules: list[tuple[str, list[str]]] | None = None,
+    payer_exact: dict[str, str] | None = None,
+    include_dq: bool = True,
+    today: date | None = None,
+) -> PartOutput:
+    """Read, normalise and audit one patient-hash partition (a folder of Parquet files written
+    by ``split``); its findings go to ``<d>.findings.parquet``. The same function runs in this
+    process (``run_partitioned``) and on a Dask worker (``dermaudit.cluster``)."""
+    frame = pl.read_parquet(d)
+    sframe, numeric = _stringify(frame)
+    raw = RawFile(d, d.name, "", "parquet", sframe, numeric_columns=numeric)
+    ing = load_raw(
+        [(raw, d)],
+        overrides=overrides,
+        payer_rules=payer_rules,
+        payer_exact=payer_exact,
+        today=today,
+    )
+    del frame, sframe, raw
+    pstats: dict[str, list[pl.DataFrame]] = {}
+    res = engine.run(ing, ref, rules, include_dq=include_dq, provider_stats=pstats)
+    # spilled to disk: 100M lines give 1.5M findings, which held in memory as one frame
+    # per partition (and again while merging) pushed the peak past 4 GiB
+    spill = d.with_name(f"{d.name}.findings.parquet")
+    billed = finding_charges(res.findings, ing.lines)
+    res.findings.with_columns(
+        billed if billed is not None else pl.lit(None, pl.Float64).alias("charge"),
+    ).rename({"charge": BILLED}).write_parquet(spill)
+    return PartOutput(
+        findings=spill,
+        stats=res.stats,
+        pstats=pstats,
+        counts=res.line_counts,
+        notes=[x for x in ing.notes if not x.startswith(f"{d.name}: ")],
+        aside=dict(ing.set_aside_by_file),
+        sites=list(ing.sites),
+        present=set(ing.present),
+        skipped=dict(res.rules_skipped),
+        rules_run=list(res.rules_run),
+        rows=ing.rows_total,
+    )
+
+
+def part_dirs(tmp: Path) -> list[Path]:
+    return sorted(d for d in tmp.iterdir() if d.is_dir())
+
+
 def run_partitioned(
     paths: list[str],
     ref: RefData,
@@ -214,114 +284,116 @@ def run_partitioned(
     today: date | None = None,
     workdir: Path | None = None,
 ) -> engine.ScanResult:
+    """The partitioned scan in this process, one partition after the other."""
     files = expand_paths(paths)
     n = partitions or auto_partitions(files)
     tmp = Path(tempfile.mkdtemp(prefix="dermaudit-parts-", dir=workdir))
     try:
         infos = split(files, n, tmp, overrides)
-        parts = sorted(d for d in tmp.iterdir() if d.is_dir())
-        findings: list[Path] = []
-        stats: list[dict[str, Any]] = []
-        pstats: dict[str, list[pl.DataFrame]] = {}
-        counts: list[dict[str, pl.DataFrame]] = []  # the report's line counts
-        notes: list[str] = []
-        sites: set[str] = set()
-        aside: dict[str, int] = {}
-        present: set[str] | None = None
-        skipped: dict[str, str] = {}
-        run_ids: list[str] = []
+        parts = part_dirs(tmp)
+        outs: list[PartOutput] = []
         done_rows = 0
         for i, d in enumerate(parts):
-            frame = pl.read_parquet(d)
-            sframe, numeric = _stringify(frame)
-            raw = RawFile(d, d.name, "", "parquet", sframe, numeric_columns=numeric)
-            ing = load_raw(
-                [(raw, d)],
+            out = audit_partition(
+                d,
+                ref,
+                rules,
                 overrides=overrides,
                 payer_rules=payer_rules,
                 payer_exact=payer_exact,
+                include_dq=include_dq,
                 today=today,
             )
-            del frame, sframe, raw
-            res = engine.run(ing, ref, rules, include_dq=include_dq, provider_stats=pstats)
-            counts.append(res.line_counts)
-            # spilled to disk: 100M lines give 1.5M findings, which held in memory as one frame
-            # per partition (and again while merging) pushed the peak past 4 GiB
-            spill = tmp / f"findings-{i:05d}.parquet"
-            billed = finding_charges(res.findings, ing.lines)
-            res.findings.with_columns(
-                billed if billed is not None else pl.lit(None, pl.Float64).alias("charge"),
-            ).rename({"charge": BILLED}).write_parquet(spill)
-            findings.append(spill)
-            stats.append(res.stats)
-            notes.extend(x for x in ing.notes if x not in notes and not x.startswith(f"{d.name}: "))
-            for k, v in ing.set_aside_by_file.items():
-                aside[k] = aside.get(k, 0) + v
-            sites.update(ing.sites)
-            present = ing.present if present is None else present & ing.present
-            skipped.update(res.rules_skipped)
-            run_ids = res.rules_run
-            done_rows += ing.rows_total
+            outs.append(out)
+            done_rows += out.rows
             if progress:
                 progress(i + 1, len(parts), done_rows)
-        prov = engine.judge_provider_rules(ref, rules, pstats, present or set())
-        merged = engine.sort_findings(
-            pl.concat([*(pl.read_parquet(f) for f in findings), prov], how="diagonal_relaxed")
-            if findings
-            else empty_findings()
-        )
-        billed_all = merged[BILLED] if BILLED in merged.columns else None
-        merged = merged.drop(BILLED, strict=False)
-        for info in infos:
-            info.set_aside = aside.get(info.name, 0)
-            if info.set_aside:
-                notes.append(
-                    f"{info.name}: set aside, not charge lines: {info.set_aside} line(s) "
-                    "(titles, totals, repeated headers or blank lines)"
-                )
-        total = sum(f.rows - f.set_aside for f in infos)
-        audited = sum(s["rows_audited"] for s in stats)
-        payer: dict[str, int] = {}
-        for s in stats:
-            for k, v in s["payer_classes"].items():
-                payer[k] = payer.get(k, 0) + v
-        firsts = [s["first_dos"] for s in stats if s["first_dos"]]
-        lasts = [s["last_dos"] for s in stats if s["last_dos"]]
-        merged_stats = {
-            "rows": total,
-            "rows_audited": audited,
-            "rows_excluded": total - audited,
-            "encounters": sum(s["encounters"] for s in stats),
-            "patients": sum(s["patients"] for s in stats),  # partitions never share a patient
-            "providers": sorted({p for s in stats for p in s["providers"]}),
-            "first_dos": min(firsts) if firsts else None,
-            "last_dos": max(lasts) if lasts else None,
-            "payer_classes": dict(sorted(payer.items())),
-            "charges": round(sum(s["charges"] for s in stats), 2),
-            "partitions": len(parts),
-        }
-        empty_lines = pl.DataFrame(schema={"dos": pl.Date, "patient_id": pl.String})
-        ing_all = Ingested(
-            lines=empty_lines,
-            dq=empty_findings(),
-            files=infos,
-            present=present or set(),
-            notes=notes,
-            audited=audited,
-            sites=sorted(sites),
-            unmapped_roles=unmapped_of(present or set()),
-        )
-        return engine.ScanResult(
-            findings=merged,
-            ingested=ing_all,
-            ref=ref,
-            rules_run=run_ids,
-            rules_skipped=skipped,
-            stats=merged_stats,
-            line_counts=merge_line_counts(counts) if counts else line_counts(empty_lines),
-            finding_charges=billed_all.rename("charge")
-            if billed_all is not None and "charge" in (present or set())
-            else None,
-        )
+        return merge(outs, infos, ref, rules)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def merge(
+    outs: list[PartOutput], infos: list[FileInfo], ref: RefData, rules: list[Rule]
+) -> engine.ScanResult:
+    """One result from the partitions' outputs (in partition order): findings concatenated,
+    provider statistics summed before the provider rules run once, counts added."""
+    findings = [o.findings for o in outs]
+    stats = [o.stats for o in outs]
+    counts = [o.counts for o in outs]
+    pstats: dict[str, list[pl.DataFrame]] = {}
+    notes: list[str] = []
+    sites: set[str] = set()
+    aside: dict[str, int] = {}
+    present: set[str] | None = None
+    skipped: dict[str, str] = {}
+    run_ids: list[str] = []
+    for o in outs:
+        for k, v in o.pstats.items():
+            pstats.setdefault(k, []).extend(v)
+        notes.extend(x for x in o.notes if x not in notes)
+        for k, c in o.aside.items():
+            aside[k] = aside.get(k, 0) + c
+        sites.update(o.sites)
+        present = o.present if present is None else present & o.present
+        skipped.update(o.skipped)
+        run_ids = o.rules_run
+    prov = engine.judge_provider_rules(ref, rules, pstats, present or set())
+    merged = engine.sort_findings(
+        pl.concat([*(pl.read_parquet(f) for f in findings), prov], how="diagonal_relaxed")
+        if findings
+        else empty_findings()
+    )
+    billed_all = merged[BILLED] if BILLED in merged.columns else None
+    merged = merged.drop(BILLED, strict=False)
+    for info in infos:
+        info.set_aside = aside.get(info.name, 0)
+        if info.set_aside:
+            notes.append(
+                f"{info.name}: set aside, not charge lines: {info.set_aside} line(s) "
+                "(titles, totals, repeated headers or blank lines)"
+            )
+    total = sum(f.rows - f.set_aside for f in infos)
+    audited = sum(s["rows_audited"] for s in stats)
+    payer: dict[str, int] = {}
+    for s in stats:
+        for k, v in s["payer_classes"].items():
+            payer[k] = payer.get(k, 0) + v
+    firsts = [s["first_dos"] for s in stats if s["first_dos"]]
+    lasts = [s["last_dos"] for s in stats if s["last_dos"]]
+    merged_stats = {
+        "rows": total,
+        "rows_audited": audited,
+        "rows_excluded": total - audited,
+        "encounters": sum(s["encounters"] for s in stats),
+        "patients": sum(s["patients"] for s in stats),  # partitions never share a patient
+        "providers": sorted({p for s in stats for p in s["providers"]}),
+        "first_dos": min(firsts) if firsts else None,
+        "last_dos": max(lasts) if lasts else None,
+        "payer_classes": dict(sorted(payer.items())),
+        "charges": round(sum(s["charges"] for s in stats), 2),
+        "partitions": len(outs),
+    }
+    empty_lines = pl.DataFrame(schema={"dos": pl.Date, "patient_id": pl.String})
+    ing_all = Ingested(
+        lines=empty_lines,
+        dq=empty_findings(),
+        files=infos,
+        present=present or set(),
+        notes=notes,
+        audited=audited,
+        sites=sorted(sites),
+        unmapped_roles=unmapped_of(present or set()),
+    )
+    return engine.ScanResult(
+        findings=merged,
+        ingested=ing_all,
+        ref=ref,
+        rules_run=run_ids,
+        rules_skipped=skipped,
+        stats=merged_stats,
+        line_counts=merge_line_counts(counts) if counts else line_counts(empty_lines),
+        finding_charges=billed_all.rename("charge")
+        if billed_all is not None and "charge" in (present or set())
+        else None,
+    )

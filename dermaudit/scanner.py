@@ -409,6 +409,8 @@ class Scan:
         p_rules, p_exact = load_payer_map(s.payer_map)
         p_exact = {**s.payer_table, **p_exact}
         include_dq = not any(i.upper().startswith("DQ") for i in s.ignore)
+        if s.engine == "dask":
+            return self._execute_dask(rules, ref, overrides, p_rules + ref.payer_rules, p_exact)
         n_parts = (
             s.partitions if s.partitions > 0 else partition.auto_partitions_if_large(self.paths)
         )
@@ -430,6 +432,7 @@ class Scan:
                 include_dq=include_dq,
                 progress=tick,
                 today=self.today,
+                workdir=s.workdir,
             )
             self.log(f"{result.findings.height} findings from {n_parts} partitions")
             return result
@@ -451,6 +454,46 @@ class Scan:
             f"{result.findings.height} findings in {result.timings.get('total', 0):.2f}s"
         )
         self.progress("rules", 2, 2)
+        return result
+
+    def _execute_dask(
+        self,
+        rules: list[Any],
+        ref: Any,
+        overrides: dict[str, Any],
+        payer_rules: list[tuple[str, list[str]]],
+        payer_exact: dict[str, str],
+    ) -> engine.ScanResult:
+        from . import cluster
+
+        s = self.settings
+        include_dq = not any(i.upper().startswith("DQ") for i in s.ignore)
+        with cluster.client_for(s.scheduler, s.workers or None, s.memory_limit) as client:
+            where = s.scheduler or f"a LocalCluster of {len(client.scheduler_info()['workers'])}"
+            self.log(f"engine dask: {where} worker(s)")
+            link = getattr(client, "dashboard_link", None) if s.scheduler else None
+            if link:
+                self.log(f"Dask dashboard: {link}")
+
+            def tick(done: int, total: int, rows: int) -> None:
+                self.progress("partitions", done, total)
+                self.log(f"partition {done}/{total} done ({rows} rows)")
+
+            result = cluster.run_dask(
+                self.paths,
+                ref,
+                rules,
+                client=client,
+                partitions=s.partitions or None,
+                overrides=overrides or None,
+                payer_rules=payer_rules,
+                payer_exact=payer_exact,
+                include_dq=include_dq,
+                progress=tick,
+                today=self.today,
+                workdir=s.workdir,
+            )
+        self.log(f"{result.findings.height} findings from {result.stats['partitions']} partitions")
         return result
 
     def _triage(self, raw: engine.ScanResult, redactor: Redactor | None) -> ScanResult:
@@ -533,6 +576,9 @@ def scan(
     redact: bool | None = None,
     redact_key: str | Path | None = None,
     partitions: int | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
     progress: Progress | None = None,
     log: Log | None = None,
 ) -> ScanResult:
@@ -542,8 +588,10 @@ def scan(
     ``dermaudit.toml`` whose ``[scan]`` values fill in the arguments not given here (it is not
     looked up implicitly). ``columns``: a TOML column map or a dict (canonical name = header).
     ``select`` / ``ignore``: rule ids or family prefixes. ``since``: audit lines on or after
-    this date, older lines are history. Other arguments are the ``dermaudit scan`` options of
-    the same name. Raises ``InputError``, ``UsageError``, ``ConfigError`` or ``OutputError``.
+    this date, older lines are history. ``engine="dask"`` audits the partitions on a Dask
+    cluster (``scheduler`` address, or a LocalCluster of ``workers``). Other arguments are the
+    ``dermaudit scan`` options of the same name. Raises ``InputError``, ``UsageError``,
+    ``ConfigError`` or ``OutputError``.
 
     >>> import dermaudit
     >>> result = dermaudit.scan("sample_data/charges.csv")  # doctest: +SKIP
@@ -560,6 +608,9 @@ def scan(
         "redact": redact,
         "redact_key": Path(redact_key) if redact_key is not None else None,
         "partitions": partitions,
+        "engine": engine,
+        "scheduler": scheduler,
+        "workers": workers,
     }
     if columns is not None and not isinstance(columns, dict):
         explicit["columns"] = Path(columns)
