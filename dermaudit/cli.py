@@ -229,6 +229,13 @@ def scan(
             "(0 = automatic above 1.5M lines, 1 = in memory).",
         ),
     ] = 0,
+    remits: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="X12 835 remittance file or folder: what the payer paid or denied on each "
+            "flagged line."
+        ),
+    ] = None,
     engine: Annotated[
         EngineChoice,
         typer.Option(help="Audit the partitions here (local) or on a Dask cluster (dask)."),
@@ -319,6 +326,7 @@ def scan(
         "since": _date_opt(since, "--since"),
         "log": log,
         "partitions": partitions,
+        "remits": remits,
         "engine": engine.value,
         "scheduler": scheduler,
         "workers": workers,

@@ -108,6 +108,9 @@ class Settings:
     )
     log: bool = _opt(False, "timestamped progress lines on stderr (counts only, no patient data)")
     partitions: int = _opt(0, "patient-hash partitions (0 = automatic, 1 = in memory)")
+    remits: list[Path] = _opt(
+        [], "835 remittance files or folders joined to the findings", example=["era/"]
+    )
     engine: EngineName = _opt(
         "local", "where partitions are audited: local (this process) or dask (a Dask cluster)"
     )

@@ -264,6 +264,8 @@ class Scan:
         self._prepare()
         with owner_only_files():  # temporary partitions hold patient data: 0600 in a 0700 folder
             raw = self._execute()
+        if s.remits:
+            self._join_remits(raw)
         result = self._triage(raw, redactor)
         result.inputs = inputs
         return result
@@ -274,9 +276,11 @@ class Scan:
         --baseline latest.json`` reads the old file before the new one replaces it."""
         s = self.settings
         files = [p for p in (s.path, s.columns, s.payer_map, s.suppressions) if p is not None]
-        for d in s.ruleset:
+        for d in [*s.ruleset, *s.remits]:
             if Path(d).is_dir():
-                files.extend(f for f in Path(d).iterdir() if f.is_file())
+                files.extend(f for f in Path(d).rglob("*") if f.is_file())
+            elif Path(d).is_file():
+                files.append(Path(d))
         return files
 
     # ---- nightly runs: lock, state, baseline (see nightly.py) -------------------------------
@@ -455,6 +459,24 @@ class Scan:
         )
         self.progress("rules", 2, 2)
         return result
+
+    def _join_remits(self, raw: engine.ScanResult) -> None:
+        """The 835 remittances of ``--remits`` joined to the findings (``remits.attach``)."""
+        from .ingest.x12_835 import read_remits
+        from .remits import attach
+
+        remits = read_remits(list(self.settings.remits))
+        if raw.ingested.audited is not None:
+            raw.ingested.notes.append(
+                "--remits: remittances are joined on in-memory scans only (this scan was "
+                "partitioned); rerun with --partitions 1"
+            )
+            return
+        raw.stats["remits"] = attach(raw, remits)
+        self.log(
+            f"remits: {remits.height} remit line(s), "
+            f"{raw.stats['remits']['findings_matched']} finding(s) matched"
+        )
 
     def _execute_dask(
         self,

@@ -277,7 +277,7 @@ def _envelope(
     n_p = kinds.filter(is_p).height
     other = kinds.filter(~is_p)
     labels = {
-        "835": "835 remittance advice (payments, not claims; 835 files are not read yet)",
+        "835": "835 remittance advice (payments, not claims: give it with --remits)",
         "999": "999 acknowledgement (holds no claims)",
         "997": "997 acknowledgement (holds no claims)",
         "277": "277 claim status (holds no claims)",

@@ -100,6 +100,16 @@ def verdict(result: ScanResult, console: Console) -> None:
         f"[sev.{k}]{v['count']:,} {k}[/]" for k, v in s["by_severity"].items() if v["count"]
     )
     _markup_indented(console, f"by severity: {sev or 'none'}")
+    rm = s.get("remits")
+    if rm:
+        _markup_indented(
+            console,
+            f"835 remits: payers denied {rm['findings_denied']:,} flagged finding"
+            f"{'' if rm['findings_denied'] == 1 else 's'} ([money]{_money(rm['denied_billed'])}"
+            f"[/] billed) and paid [money]{_money(rm['paid_on_overbilling_findings'])}[/] on "
+            f"lines flagged as overbilling; {rm['findings_matched']:,} findings matched a "
+            f"remit, {rm['claims_without_remit']:,} claim(s) have none yet",
+        )
     tri = result.triage
     if tri is not None and tri.baseline is not None:
         b = tri.baseline

@@ -84,6 +84,12 @@ FINDING_COLS = [
     "message",
     "suggestion",
     "amount",
+    # present when --remits joined 835 remittances (dermaudit.remits.REMIT_COLUMNS)
+    "remit",
+    "remit_paid",
+    "remit_billed",
+    "remit_codes",
+    "remit_note",
 ]
 
 
@@ -426,6 +432,31 @@ def _filter_options(shown: pl.DataFrame) -> dict[str, list[str]]:
 PRINT_EXAMPLES = 3  # costliest examples per rule on paper (CSS hides the rest in print)
 
 
+REMIT_ROWS = 50
+
+
+def _remit_rows(shown: pl.DataFrame) -> list[dict[str, Any]]:
+    """Findings an 835 matched: denials first, then the largest payments (at most REMIT_ROWS)."""
+    if "remit" not in shown.columns:
+        return []
+    return (
+        shown.filter(pl.col("remit").is_not_null())
+        .sort([pl.col("remit") != "denied", pl.col("remit_paid")], descending=[False, True])
+        .head(REMIT_ROWS)
+        .select(
+            "rule",
+            "claim_id",
+            "codes",
+            "remit",
+            "remit_billed",
+            "remit_paid",
+            "remit_codes",
+            "remit_note",
+        )
+        .to_dicts()
+    )
+
+
 def _findings_file(result: ScanResult) -> str | None:
     """The findings file this run wrote next to the report, if any (named on paper)."""
     st = getattr(result, "settings", None)
@@ -567,6 +598,7 @@ def build_context(
         "title": page_title,
         "engagement_purpose": KIND_PURPOSE[parse_kind(eng["kind"])],
         "print_examples": PRINT_EXAMPLES,
+        "remit_rows": _remit_rows(shown),
         "output_name": _findings_file(result),
         "references": collect(shown["rule"].unique().to_list() if shown.height else []),
         "generated_at": gen,

@@ -622,6 +622,7 @@ def _summarize(result: ScanResult) -> dict[str, Any]:
         "benchmarks": benches,
         "benchmarks_mpop2021": mpop,
         "mohs_stage_benchmarks_mpop2021": mpop_fam,
+        "remits": s.get("remits"),
         "em_level_benchmark_note": (
             None
             if "em_specialty_high_share_established" in benches
