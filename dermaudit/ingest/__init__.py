@@ -45,7 +45,7 @@ from ..model import FINDINGS_SCHEMA
 from . import x12
 from .columns import Mapping
 from .layout import describe as describe_set_aside
-from .layout import set_aside
+from .layout import set_aside_reasons
 from .normalize import (
     CODE_RE,
     code_and_glued_mods,
@@ -483,7 +483,7 @@ def _set_aside_rows(raw: RawFile) -> tuple[pl.DataFrame, dict[str, int], str | N
             pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"),
         )
     cols = [c for c in df.columns if c not in INTERNAL_COLUMNS]
-    why = df.select(set_aside(df, cols).alias("w"))["w"]
+    why = set_aside_reasons(df, cols)
     n = int(why.is_not_null().sum())
     counts: dict[str, int] = {}
     per_file: dict[str, int] = {}

@@ -133,6 +133,44 @@ def set_aside(df: pl.DataFrame, columns: list[str]) -> pl.Expr:
     )
 
 
+def set_aside_reasons(df: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """``set_aside`` evaluated for every row of ``df``, in two passes: a cheap test finds the
+    rows that could be set aside (a superset: few cells that start with a non-blank
+    character, or at least two cells containing their column's name), and the full
+    expression runs on those rows only. Charge lines fail the cheap test, so a 1M-line
+    export pays for string stripping and the footer pattern on a handful of rows."""
+    cols = [c for c in columns if c in df.columns]
+    if not cols or df.height == 0:
+        return df.select(set_aside(df, cols).alias("w"))["w"]
+    thresh = max(3, int(0.4 * len(cols)))
+    text = [pl.col(c).cast(pl.String) for c in cols]
+    # a cell that starts with a non-blank character is non-empty after stripping, so this
+    # count never exceeds the full test's count of non-empty cells
+    surely = pl.sum_horizontal(
+        [t.str.contains(r"^\S").fill_null(False).cast(pl.Int32) for t in text]
+    )
+    if all(c.isascii() for c in cols):
+        header_like = (
+            pl.sum_horizontal(
+                [
+                    t.str.contains_any([c.strip()], ascii_case_insensitive=True)
+                    .fill_null(False)
+                    .cast(pl.Int32)
+                    for t, c in zip(text, cols, strict=True)
+                ]
+            )
+            >= 2
+        )
+    else:  # Unicode case folding: let the full test judge every row
+        header_like = pl.lit(True)
+    idx = df.select(((surely <= thresh) | header_like).alias("m"))["m"].arg_true()
+    out = pl.repeat(None, df.height, dtype=pl.String, eager=True).alias("w")
+    if idx.len():
+        sub = df[idx]
+        out = out.scatter(idx, sub.select(set_aside(sub, cols).alias("w"))["w"])
+    return out
+
+
 def describe(counts: dict[str, int], above: int, name: str) -> str | None:
     parts = [f"{n} {REASONS[k][n != 1]}" for k, n in sorted(counts.items()) if n]
     if above:

@@ -654,3 +654,10 @@ def site_partners(left: pl.LazyFrame, right: pl.LazyFrame, k: int = PARTNER_ROWS
             pl.col("unk_cpts").fill_null(EMPTY_CODES),
         )
     )
+
+
+def materialise(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """``lf`` computed now (in-memory engine, as the engine collects rules) and wrapped back as
+    a LazyFrame: for an intermediate frame a rule reads several times, which the lazy plan
+    would otherwise recompute at every read."""
+    return lf.collect(engine="in-memory").lazy()

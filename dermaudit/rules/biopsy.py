@@ -30,6 +30,7 @@ from .base import (
     Context,
     emit,
     line_field,
+    materialise,
     msg,
     rows_of,
     rule,
@@ -391,6 +392,9 @@ def _partners(ctx: Context) -> pl.LazyFrame:
             | pl.col("cpt").is_in(SESSION_CODES)
         ).alias("d_soft"),
     )
+
+    # each is read by several joins below; materialised once rather than recomputed per read
+    bx, df = materialise(bx), materialise(df)
 
     def group(keys: list[str]) -> pl.LazyFrame:
         return (
