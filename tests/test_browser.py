@@ -240,8 +240,8 @@ def test_print_layout_cuts_no_table(driver: Any, report: dict[str, Any]) -> None
     the printable width, no table cell's content is cut, and the sample prints on at most
     PRINT_PAGE_LIMIT pages."""
     _open(driver, report)
-    # the printable width: 8.5 in minus the 12 mm side margins of @page, at 96 dpi
-    driver.set_window_size(816 - round(24 / 25.4 * 96), 1056)
+    # the printable width: 8.5 in minus the 11 mm side margins of @page, at 96 dpi
+    driver.set_window_size(816 - round(22 / 25.4 * 96), 1056)
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         overflow = driver.execute_script(
