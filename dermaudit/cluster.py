@@ -77,6 +77,7 @@ def client_for(
         n = workers or max(1, os.cpu_count() or 1)
         try:
             cluster = distributed.LocalCluster(
+                host="127.0.0.1",  # this machine only: nothing listens on the network
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,

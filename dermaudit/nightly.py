@@ -389,6 +389,7 @@ CRON_SETTINGS: dict[str, Any] = {
     "baseline": "findings/baseline.json",
     "update_baseline": True,
     "state": "findings/state.json",
+    "report_kind": "nightly",
 }
 
 
