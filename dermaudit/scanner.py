@@ -421,10 +421,6 @@ class Scan:
         if n_parts > 1:
             self.log(f"larger-than-memory plan: {n_parts} patient-hash partitions")
 
-            def tick(done: int, total: int, rows: int) -> None:
-                self.progress("partitions", done, total)
-                self.log(f"partition {done}/{total} done ({rows} rows)")
-
             result = partition.run_partitioned(
                 self.paths,
                 ref,
@@ -434,7 +430,7 @@ class Scan:
                 payer_rules=p_rules + ref.payer_rules,
                 payer_exact=p_exact,
                 include_dq=include_dq,
-                progress=tick,
+                progress=self._partition_done,
                 today=self.today,
                 workdir=s.workdir,
             )
@@ -459,6 +455,10 @@ class Scan:
         )
         self.progress("rules", 2, 2)
         return result
+
+    def _partition_done(self, done: int, total: int, rows: int) -> None:
+        self.progress("partitions", done, total)
+        self.log(f"partition {done}/{total} done ({rows} rows)")
 
     def _join_remits(self, raw: engine.ScanResult) -> None:
         """The 835 remittances of ``--remits`` joined to the findings (``remits.attach``)."""
@@ -497,10 +497,6 @@ class Scan:
             if link:
                 self.log(f"Dask dashboard: {link}")
 
-            def tick(done: int, total: int, rows: int) -> None:
-                self.progress("partitions", done, total)
-                self.log(f"partition {done}/{total} done ({rows} rows)")
-
             result = cluster.run_dask(
                 self.paths,
                 ref,
@@ -511,7 +507,7 @@ class Scan:
                 payer_rules=payer_rules,
                 payer_exact=payer_exact,
                 include_dq=include_dq,
-                progress=tick,
+                progress=self._partition_done,
                 today=self.today,
                 workdir=s.workdir,
             )
