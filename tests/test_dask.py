@@ -40,7 +40,7 @@ def _findings(result: Any) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as c:
         yield c
 
@@ -74,7 +74,7 @@ def test_a_worker_killed_mid_scan_changes_nothing(big: Path) -> None:
     expected = _findings(dermaudit.scan(big, partitions=6))
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as c,
         distributed.Client(c) as client,
     ):
