@@ -230,6 +230,31 @@ def test_bad_rows_become_dq_findings_and_are_counted(tmp_path: Path) -> None:
     assert res.ingested.lines.height == 1
 
 
+def test_a_placeholder_patient_day_is_set_aside(tmp_path: Path) -> None:
+    """DQ-006: more than MAX_DAY_LINES lines on one (patient, date) are a placeholder id or
+    date; they are kept out of the coding rules (and out of their memory-hungry same-day
+    comparisons). A day at the bound is audited as usual."""
+    from dermaudit.ingest import MAX_DAY_LINES
+
+    rows = ["patient_id,dos,cpt,units"]
+    rows += ["UNKNOWN,2025-06-10,17000,1"] * (MAX_DAY_LINES + 1)
+    rows += ["P2,2025-06-10,17000,1"] * MAX_DAY_LINES
+    p = tmp_path / "x.csv"
+    p.write_text("\n".join(rows) + "\n")
+    res = scan_paths([str(p)])
+    dq = res.findings.filter(pl.col("rule") == "DQ-006")
+    assert dq.height == MAX_DAY_LINES + 1
+    assert set(dq["patient_id"]) == {"UNKNOWN"}
+    assert dq["message"][0] == (
+        f"Row excluded from the coding rules: this patient-day holds {MAX_DAY_LINES + 1} lines "
+        f"(more than {MAX_DAY_LINES}): a stand-in patient id or date of service?"
+    )
+    assert res.ingested.lines.height == MAX_DAY_LINES  # P2's day is audited
+    assert set(res.ingested.lines["patient_id"]) == {"P2"}
+    # P2's 500 lines of 17000 on one day: the destruction rules still see them
+    assert "DEST-002" in set(res.findings["rule"])
+
+
 def test_excel_input(tmp_path: Path) -> None:
     p = tmp_path / "charges.xlsx"
     pl.DataFrame(

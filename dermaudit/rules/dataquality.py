@@ -149,4 +149,30 @@ one calendar year of the date of service, so such a date is a typing or export e
     )
 )
 
+entry(
+    Entry(
+        id="DQ-006",
+        severity=Severity.REVIEW,
+        confidence=Confidence.S,
+        money=Money.NONE,
+        title="Implausibly many lines on one patient-day",
+        flags="""
+Every line of a (patient id, date of service) pair that holds more than 500 lines.
+""",
+        why="""
+A dermatology encounter bills a few to a few dozen lines; hundreds of lines on one patient and
+one date mean the patient id or the date column holds a stand-in value (the same on every
+row, or a practice or batch number mapped as the patient). Auditing them as one encounter
+would report combinations of unrelated visits as errors. """
+        + EXCLUDED,
+        example="20,000 lines whose patient id is 'UNKNOWN', all dated 2025-06-10.",
+        compliant="Each line under its own patient's id and the date the service was performed.",
+        source=CMS_1500
+        + ". The 500-line bound is dermaudit's plausibility bound, not a payer rule.",
+        amount_method=NO_AMOUNT,
+        out_of_scope="Days with many lines that are still below the bound; whether a large "
+        "day is genuine (check the export's patient and date columns with dermaudit inspect).",
+    )
+)
+
 __all__ = ["CMS_1500"]
