@@ -55,7 +55,7 @@ def _info(r: Any) -> RuleInfo:
         level=r.level,
         requires=tuple(r.requires),
         scope=tuple(r.scope),
-        default=r.default,
+        default=getattr(r, "default", True),  # data-quality entries always run
         docs=r.doc(),
     )
 
@@ -64,22 +64,24 @@ def catalogue() -> list[RuleInfo]:
     """The whole rule catalogue, sorted by id (``dermaudit.rules`` is the package of rule
     modules, hence the name)."""
     from . import rules as _register  # noqa: F401  (imports register every rule)
-    from .rules.base import RULES
+    from .rules.base import catalogue as every_id
 
-    return [_info(RULES[k]) for k in sorted(RULES)]
+    return [_info(r) for r in every_id().values()]
 
 
 def rule(rule_id: str) -> RuleInfo:
-    """One rule by id (case-insensitive); ``UsageError`` names the closest id if unknown."""
+    """One rule by id (case-insensitive), or a data-quality entry (``DQ-001``...): every id
+    that can appear in output. ``UsageError`` names the closest id if unknown."""
     from . import rules as _register  # noqa: F401
-    from .rules.base import RULES
+    from .rules.base import catalogue as every_id
 
+    known = every_id()
     rid = rule_id.strip().upper()
-    if rid not in RULES:
-        close = difflib.get_close_matches(rid, list(RULES), n=1)
+    if rid not in known:
+        close = difflib.get_close_matches(rid, list(known), n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UsageError(f"unknown rule {rule_id!r}{hint} (run 'dermaudit rules')")
-    return _info(RULES[rid])
+    return _info(known[rid])
 
 
 @dataclass

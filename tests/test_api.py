@@ -271,3 +271,15 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     by_provider = scope["by_provider"]
     assert isinstance(by_provider, pl.DataFrame) and by_provider.height == 3
     assert scope["chart"].to_dict()["mark"]["type"] == "bar"  # type: ignore[attr-defined]
+
+
+def test_every_id_in_output_is_explained() -> None:
+    """`dermaudit rule ID` and the catalogue know the data-quality ids the findings can hold."""
+    from dermaudit.ingest import DQ_RULES
+
+    ids = {r.id for r in dermaudit.catalogue()}
+    assert set(DQ_RULES) <= ids and "PTP-001" in ids
+    info = dermaudit.rule("dq-006")
+    assert info.id == "DQ-006" and info.severity == "review" and info.docs["Source"]
+    r = cli("rule", "DQ-001")
+    assert r.returncode == 0 and "DQ-001" in r.stdout
