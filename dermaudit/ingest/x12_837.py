@@ -539,6 +539,19 @@ def _lines(
     )
 
 
+def _sha8_of_distinct(keys: pl.Series) -> pl.Series:
+    """The first 8 hex digits of each key's SHA-256, hashed once per distinct key (a claim
+    file repeats a patient's key on every claim) and mapped back."""
+    distinct = keys.unique()
+    table = pl.DataFrame(
+        {
+            "k": distinct,
+            "d": [hashlib.sha256(v.encode()).hexdigest()[:8] for v in distinct.to_list()],
+        }
+    )
+    return keys.to_frame("k").join(table, on="k", how="left", maintain_order="left")["d"]
+
+
 def _patient_id() -> pl.Expr:
     """The subscriber's member id; for a dependent patient, ``member-xxxxxxxx`` where the
     suffix is a SHA-256 prefix of the dependent's name and birth date (stable across runs;
@@ -550,10 +563,7 @@ def _patient_id() -> pl.Expr:
         pl.col("pat_dob").fill_null(""),
         separator="|",
     )
-    digest = key.map_batches(
-        lambda s: pl.Series([hashlib.sha256(v.encode()).hexdigest()[:8] for v in s.to_list()]),
-        return_dtype=pl.String,
-    )
+    digest = key.map_batches(_sha8_of_distinct, return_dtype=pl.String)
     return (
         pl.when(pl.col("pat_seg").is_not_null() & pl.col("member_id").is_not_null())
         .then(pl.concat_str(pl.col("member_id"), pl.lit("-"), digest))
