@@ -5,9 +5,11 @@
 1. check the output paths against the inputs (nothing is ever written over an input);
 2. load the reference data, the column and payer maps and the rule selection;
 3. execute: in memory, or in patient-hash partitions when the input is large
-   (``partition.run_partitioned``); every path runs the same engine;
-4. triage (``--since``, per-payer selection, waivers, baseline);
-5. redact, when asked, in one step before any writer sees the findings.
+   (``partition.run_partitioned``), or as partitions on a Dask cluster (``cluster.run_dask``,
+   ``engine = "dask"``); every path runs the same engine;
+4. join the 835 remittances of ``remits`` to the findings (``remits.attach``, in memory);
+5. triage (``--since``, per-payer selection, waivers, baseline);
+6. redact, when asked, in one step before any writer sees the findings.
 
 The returned ``ScanResult`` writes every output itself (``write``, ``to_html``), always through
 ``outputs.atomic_file``.
