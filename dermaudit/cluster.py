@@ -1,6 +1,7 @@
 """The partitioned scan on a Dask cluster (``dermaudit scan DATA --engine dask``).
 
-The plan is the local partitioned scan's (``dermaudit.partition``), with step 2 on workers:
+``partition.run_partitioned(..., runner=DaskRunner(client))``: the local partitioned scan's
+plan (``dermaudit.partition``), with step 2 on workers:
 
 1. the client streams the inputs once into ``N`` patient-hash partitions (Parquet folders)
    under the work folder, which every worker must be able to read (a LocalCluster shares the
@@ -21,17 +22,13 @@ findings stay on the shared disk until the client reads them).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import engine, partition
+from . import partition
 from .errors import InputError, UsageError
-from .ingest.readers import expand_paths
 from .refdata import RefData
 from .rules.base import Rule
 
@@ -111,59 +108,43 @@ def _check_shared(client: Any, folder: Path) -> None:
         )
 
 
-def run_dask(
-    paths: list[str],
-    ref: RefData,
-    rules: list[Rule],
-    *,
-    client: Any,
-    partitions: int | None = None,
-    overrides: dict[str, Any] | None = None,
-    payer_rules: list[tuple[str, list[str]]] | None = None,
-    payer_exact: dict[str, str] | None = None,
-    include_dq: bool = True,
-    progress: Callable[[int, int, int], None] | None = None,
-    today: date | None = None,
-    workdir: Path | None = None,
-) -> engine.ScanResult:
-    """``partition.run_partitioned`` with the partitions audited as Dask tasks."""
-    distributed = _require_dask()
-    files = expand_paths(paths)
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    n = partitions or max(partition.auto_partitions(files), 2 * n_workers)
-    tmp = Path(tempfile.mkdtemp(prefix="dermaudit-parts-", dir=workdir))
-    try:
-        infos = partition.split(files, n, tmp, overrides)
-        _check_shared(client, tmp)
-        parts = partition.part_dirs(tmp)
-        ref_f = client.scatter(ref, broadcast=True)
-        rules_f = client.scatter(rules, broadcast=True)
+class DaskRunner:
+    """A ``partition.Runner`` that audits each partition as one task on a Dask cluster: the
+    reference data and rules are scattered to every worker once, and the partition folder
+    must be visible to every worker (checked before the first task)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def partitions(self, auto: int) -> int:
+        workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        return max(auto, 2 * workers)  # at least two tasks per worker
+
+    def run(
+        self,
+        parts: list[Path],
+        ref: RefData,
+        rules: list[Rule],
+        options: dict[str, Any],
+    ) -> Iterator[tuple[int, partition.PartOutput]]:
+        distributed = _require_dask()
+        if parts:
+            _check_shared(self.client, parts[0].parent)
+        ref_f = self.client.scatter(ref, broadcast=True)
+        rules_f = self.client.scatter(rules, broadcast=True)
         futures = [
-            client.submit(
+            self.client.submit(
                 partition.audit_partition,
                 d,
                 ref_f,
                 rules_f,
-                overrides=overrides,
-                payer_rules=payer_rules,
-                payer_exact=payer_exact,
-                include_dq=include_dq,
-                today=today,
-                key=f"dermaudit-partition-{i:05d}-{tmp.name}",
+                **options,
+                key=f"dermaudit-partition-{i:05d}-{d.parent.name}",
                 pure=False,
                 retries=2,
             )
             for i, d in enumerate(parts)
         ]
-        outs: dict[int, partition.PartOutput] = {}
         index = {f.key: i for i, f in enumerate(futures)}
-        rows = 0
         for fut in distributed.as_completed(futures):
-            out = fut.result()
-            outs[index[fut.key]] = out
-            rows += out.rows
-            if progress:
-                progress(len(outs), len(parts), rows)
-        return partition.merge([outs[i] for i in range(len(parts))], infos, ref, rules)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            yield index[fut.key], fut.result()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from .errors import ConfigError, UsageError
 from .model import PAYER_CLASSES
+from .userfiles import load_toml
 
 Format = Literal["table", "json", "jsonl", "csv", "parquet", "text"]
 EngineName = Literal["local", "dask"]
@@ -299,15 +299,7 @@ def load_config(path: Path | None) -> Settings:
     """Read and validate a config file (``None``: the built-in defaults)."""
     if path is None:
         return Settings()
-    try:
-        text = path.read_text("utf-8")
-        data = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config {path} is not UTF-8 text") from exc
-    except OSError as exc:
-        raise ConfigError(f"config {path} cannot be read ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
+    text, data = load_toml(path, "config")
     base = path.resolve().parent
 
     def where(key: str, section: str) -> str:

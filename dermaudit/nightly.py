@@ -350,7 +350,8 @@ Persistent=true
 WantedBy=timers.target
 """
 
-PLACEHOLDERS = {
+# the paths the shipped scripts/dermaudit-nightly.sh shows, for users to edit
+EXAMPLE_PATHS = {
     "dermaudit": "/path/to/venv/bin/dermaudit",
     "workdir": "/srv/derm",
     "input": "/srv/derm/exports/charges.csv",

@@ -16,20 +16,20 @@ plan:
    (provider scorecards, encounters per month: ``features.line_counts``) are merged,
    so the HTML report of a partitioned scan has the same figures as an in-memory one.
 
-``audit_partition`` (step 2) and ``merge`` (steps 3 and 4) are shared with the Dask engine
-(``dermaudit.cluster``), which runs step 2 as one task per partition on a cluster.
+Step 2 is a ``Runner``: ``InProcess`` (one partition after the other) or the Dask engine's
+``cluster.DaskRunner`` (one task per partition on a cluster); everything else is the same.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -270,6 +270,31 @@ def part_dirs(tmp: Path) -> list[Path]:
     return sorted(d for d in tmp.iterdir() if d.is_dir())
 
 
+class Runner(Protocol):
+    """Where the partitions are audited: ``run`` calls ``audit_partition(d, ref, rules,
+    **options)`` for every partition folder and yields ``(index, output)`` as each is done, in
+    any order. ``partitions`` picks the partition count when the caller did not."""
+
+    def partitions(self, auto: int) -> int: ...
+
+    def run(
+        self, parts: list[Path], ref: RefData, rules: list[Rule], options: dict[str, Any]
+    ) -> Iterator[tuple[int, PartOutput]]: ...
+
+
+class InProcess:
+    """The local engine: one partition after the other, in this process."""
+
+    def partitions(self, auto: int) -> int:
+        return auto
+
+    def run(
+        self, parts: list[Path], ref: RefData, rules: list[Rule], options: dict[str, Any]
+    ) -> Iterator[tuple[int, PartOutput]]:
+        for i, d in enumerate(parts):
+            yield i, audit_partition(d, ref, rules, **options)
+
+
 def run_partitioned(
     paths: list[str],
     ref: RefData,
@@ -283,32 +308,32 @@ def run_partitioned(
     progress: Callable[[int, int, int], None] | None = None,
     today: date | None = None,
     workdir: Path | None = None,
+    runner: Runner | None = None,
 ) -> engine.ScanResult:
-    """The partitioned scan in this process, one partition after the other."""
+    """The partitioned scan: split by patient hash, audit every partition with ``runner``
+    (default: in this process; ``cluster.DaskRunner`` on a Dask cluster), merge."""
+    runner = runner or InProcess()
     files = expand_paths(paths)
-    n = partitions or auto_partitions(files)
+    n = partitions or runner.partitions(auto_partitions(files))
     tmp = Path(tempfile.mkdtemp(prefix="dermaudit-parts-", dir=workdir))
+    options: dict[str, Any] = {
+        "overrides": overrides,
+        "payer_rules": payer_rules,
+        "payer_exact": payer_exact,
+        "include_dq": include_dq,
+        "today": today,
+    }
     try:
         infos = split(files, n, tmp, overrides)
         parts = part_dirs(tmp)
-        outs: list[PartOutput] = []
+        outs: dict[int, PartOutput] = {}
         done_rows = 0
-        for i, d in enumerate(parts):
-            out = audit_partition(
-                d,
-                ref,
-                rules,
-                overrides=overrides,
-                payer_rules=payer_rules,
-                payer_exact=payer_exact,
-                include_dq=include_dq,
-                today=today,
-            )
-            outs.append(out)
+        for i, out in runner.run(parts, ref, rules, options):
+            outs[i] = out
             done_rows += out.rows
             if progress:
-                progress(i + 1, len(parts), done_rows)
-        return merge(outs, infos, ref, rules)
+                progress(len(outs), len(parts), done_rows)
+        return merge([outs[i] for i in range(len(parts))], infos, ref, rules)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

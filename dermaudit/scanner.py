@@ -5,7 +5,7 @@
 1. check the output paths against the inputs (nothing is ever written over an input);
 2. load the reference data, the column and payer maps and the rule selection;
 3. execute: in memory, or in patient-hash partitions when the input is large
-   (``partition.run_partitioned``), or as partitions on a Dask cluster (``cluster.run_dask``,
+   (``partition.run_partitioned``), on this machine or as Dask tasks (``cluster.DaskRunner``,
    ``engine = "dask"``); every path runs the same engine;
 4. join the 835 remittances of ``remits`` to the findings (``remits.attach``, in memory);
 5. triage (``--since``, per-payer selection, waivers, baseline);
@@ -415,29 +415,35 @@ class Scan:
         p_rules, p_exact = load_payer_map(s.payer_map)
         p_exact = {**s.payer_table, **p_exact}
         include_dq = not any(i.upper().startswith("DQ") for i in s.ignore)
+        part_opts: dict[str, Any] = {
+            "overrides": overrides or None,
+            "payer_rules": p_rules + ref.payer_rules,
+            "payer_exact": p_exact,
+            "include_dq": include_dq,
+            "progress": self._partition_done,
+            "today": self.today,
+            "workdir": s.workdir,
+        }
         if s.engine == "dask":
-            return self._execute_dask(rules, ref, overrides, p_rules + ref.payer_rules, p_exact)
+            from .cluster import DaskRunner, client_for
+
+            with client_for(s.scheduler, s.workers or None, s.memory_limit) as client:
+                where = (
+                    s.scheduler or f"a LocalCluster of {len(client.scheduler_info()['workers'])}"
+                )
+                self.log(f"engine dask: {where} worker(s)")
+                link = getattr(client, "dashboard_link", None) if s.scheduler else None
+                if link:
+                    self.log(f"Dask dashboard: {link}")
+                return self._partitioned(
+                    ref, rules, s.partitions or None, DaskRunner(client), part_opts
+                )
         n_parts = (
             s.partitions if s.partitions > 0 else partition.auto_partitions_if_large(self.paths)
         )
         if n_parts > 1:
             self.log(f"larger-than-memory plan: {n_parts} patient-hash partitions")
-
-            result = partition.run_partitioned(
-                self.paths,
-                ref,
-                rules,
-                partitions=n_parts,
-                overrides=overrides or None,
-                payer_rules=p_rules + ref.payer_rules,
-                payer_exact=p_exact,
-                include_dq=include_dq,
-                progress=self._partition_done,
-                today=self.today,
-                workdir=s.workdir,
-            )
-            self.log(f"{result.findings.height} findings from {n_parts} partitions")
-            return result
+            return self._partitioned(ref, rules, n_parts, partition.InProcess(), part_opts)
         self.progress("read", 0, 2)
         ing = ingest.load(
             self.paths,
@@ -456,6 +462,23 @@ class Scan:
             f"{result.findings.height} findings in {result.timings.get('total', 0):.2f}s"
         )
         self.progress("rules", 2, 2)
+        return result
+
+    def _partitioned(
+        self,
+        ref: Any,
+        rules: list[Any],
+        n_parts: int | None,
+        runner: Any,
+        opts: dict[str, Any],
+    ) -> engine.ScanResult:
+        from . import partition
+
+        result = partition.run_partitioned(
+            self.paths, ref, rules, partitions=n_parts, runner=runner, **opts
+        )
+        parts = result.stats["partitions"]
+        self.log(f"{result.findings.height} findings from {parts} partitions")
         return result
 
     def _partition_done(self, done: int, total: int, rows: int) -> None:
@@ -479,42 +502,6 @@ class Scan:
             f"remits: {remits.height} remit line(s), "
             f"{raw.stats['remits']['findings_matched']} finding(s) matched"
         )
-
-    def _execute_dask(
-        self,
-        rules: list[Any],
-        ref: Any,
-        overrides: dict[str, Any],
-        payer_rules: list[tuple[str, list[str]]],
-        payer_exact: dict[str, str],
-    ) -> engine.ScanResult:
-        from . import cluster
-
-        s = self.settings
-        include_dq = not any(i.upper().startswith("DQ") for i in s.ignore)
-        with cluster.client_for(s.scheduler, s.workers or None, s.memory_limit) as client:
-            where = s.scheduler or f"a LocalCluster of {len(client.scheduler_info()['workers'])}"
-            self.log(f"engine dask: {where} worker(s)")
-            link = getattr(client, "dashboard_link", None) if s.scheduler else None
-            if link:
-                self.log(f"Dask dashboard: {link}")
-
-            result = cluster.run_dask(
-                self.paths,
-                ref,
-                rules,
-                client=client,
-                partitions=s.partitions or None,
-                overrides=overrides or None,
-                payer_rules=payer_rules,
-                payer_exact=payer_exact,
-                include_dq=include_dq,
-                progress=self._partition_done,
-                today=self.today,
-                workdir=s.workdir,
-            )
-        self.log(f"{result.findings.height} findings from {result.stats['partitions']} partitions")
-        return result
 
     def _triage(self, raw: engine.ScanResult, redactor: Redactor | None) -> ScanResult:
         """Redaction (when asked) first, so waivers and the baseline are matched in the same

@@ -619,10 +619,10 @@ def test_prune_refuses_a_file_it_cannot_edit_safely(tmp_path: Path) -> None:
 
 
 def test_scripts_wrapper_is_the_one_init_writes() -> None:
-    from dermaudit.nightly import PLACEHOLDERS, wrapper_script
+    from dermaudit.nightly import EXAMPLE_PATHS, wrapper_script
 
     shipped = Path(__file__).resolve().parent.parent / "scripts" / "dermaudit-nightly.sh"
-    assert shipped.read_text() == wrapper_script(**PLACEHOLDERS)
+    assert shipped.read_text() == wrapper_script(**EXAMPLE_PATHS)
     assert shipped.stat().st_mode & 0o111
 
 
