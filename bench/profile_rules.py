@@ -39,7 +39,9 @@ def main() -> None:
     t_ingest = time.perf_counter() - t0
     t0 = time.perf_counter()
     lines = features.enrich_lines(ing.lines, ref)
-    days = features.build_days(lines, {c for r in rules for c in r.codes}, ref)
+    days = features.build_days(
+        lines, {c for r in rules for c in r.codes}, {f for r in rules for f in r.unit_families}
+    )
     t_features = time.perf_counter() - t0
     ctx = Context(ref=ref, lines=lines.lazy(), days=days.lazy(), present=ing.present)
     runnable = [r for r in rules if all(c in ing.present for c in r.requires)]

@@ -94,7 +94,7 @@ def run(
         else:
             runnable.append(r)
     day_codes = {c for r in runnable for c in r.codes}
-    days = build_days(lines, day_codes, ref)
+    days = build_days(lines, day_codes, {f for r in runnable for f in r.unit_families})
     timings["features"] = time.perf_counter() - t0
     t_plans = time.perf_counter()
     first = lines["dos"].min() if lines.height else None

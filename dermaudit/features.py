@@ -96,14 +96,37 @@ def enrich_lines(lines: pl.DataFrame, ref: RefData) -> pl.DataFrame:
         },
     )
     out = out.sort("_file", "_row")
-    # Dense integer id of the same-day key: joins and group-bys on one integer column cost a
-    # fraction of those on the three key columns (the key columns are never null here: rows
-    # without a patient or date are excluded by ingest, a blank provider is "(unknown)").
-    return out.with_columns(pl.struct(DAY_KEY).rank("dense").alias(DAY_ID))
+    return out.with_columns(day_ids(out))
 
 
-def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> pl.DataFrame:
-    families = sorted(set(ref.codes["family"].drop_nulls().to_list()))
+def day_ids(lines: pl.DataFrame) -> pl.Series:
+    """Dense integer id of the same-day key, numbered in the order of each day's first line
+    (``lines`` sorted by file and row).
+
+    Joins and group-bys on one integer column cost a fraction of those on the three key
+    columns (which are never null here: rows without a patient or date are excluded by
+    ingest, a blank provider is "(unknown)"). Numbering the days in file order lets
+    ``build_days`` give the day frame in file order by sorting one integer column, instead of
+    sorting the wide frame (lists of every line's fields) by file and first row."""
+    if lines.height == 0:
+        return pl.Series(DAY_ID, [], dtype=pl.UInt32)
+    by_key = lines.select(pl.struct(DAY_KEY).rank("dense").alias("k"))["k"]
+    first = (
+        pl.DataFrame({"k": by_key, "i": pl.int_range(lines.height, eager=True)})
+        .group_by("k")
+        .agg(pl.col("i").min())
+        .sort("k")
+    )
+    in_file_order = first["i"].rank("ordinal").cast(pl.UInt32)  # the k-th key's number
+    return in_file_order.gather(by_key - 1).alias(DAY_ID)
+
+
+def build_days(
+    lines: pl.DataFrame, day_codes: Iterable[str], unit_families: Iterable[str] = ()
+) -> pl.DataFrame:
+    """The day frame; ``day_codes`` and ``unit_families``: the codes and code families whose
+    per-day unit sums (``u_<code>``, ``fu_<family>``) the selected rules read."""
+    families = sorted(set(unit_families))
     wanted = sorted(set(day_codes))
     aggs: list[pl.Expr] = [
         *day_key_first(),
@@ -127,10 +150,6 @@ def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> p
             "dx",
         ).alias("lines"),
         pl.col("cpt").alias("cpts"),
-        pl.col("mods")
-        .list.explode(keep_nulls=False, empty_as_null=False)
-        .unique(maintain_order=True)
-        .alias("mods_all"),
         pl.col("dx")
         .list.explode(keep_nulls=False, empty_as_null=False)
         .unique(maintain_order=True)
@@ -139,8 +158,6 @@ def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> p
         (pl.col("is_em") & ~pl.col("m25")).any().alias("em_lacks25"),
         pl.col("global_days").is_in(["000", "010"]).any().alias("has_minor"),
         (pl.col("global_days") == "090").any().alias("has_major"),
-        pl.col("m_distinct").any().alias("any_distinct"),
-        pl.col("charge").sum().alias("day_charge"),
         pl.len().alias("n_lines"),
     ]
     days = lines.group_by(DAY_ID).agg(aggs).sort(DAY_ID)
@@ -149,7 +166,7 @@ def build_days(lines: pl.DataFrame, day_codes: Iterable[str], ref: RefData) -> p
             *unit_sums(lines, days.height, "family", families, "fu_"),
             *unit_sums(lines, days.height, "cpt", wanted, "u_"),
         ]
-    ).sort("_file", pl.col("rows").list.first())
+    )  # day ids are numbered in file order (``day_ids``): this is file, first-row order
     return days.select(*DAY_KEY, DAY_ID, pl.exclude(*DAY_KEY, DAY_ID))
 
 
@@ -159,21 +176,33 @@ def unit_sums(
     """Per day (in ``day_id`` order, ids 1..n_days): the units of the lines whose ``col`` is each
     of ``values``, as Int64 columns ``<prefix><value>`` (0 when none).
 
-    One weighted ``numpy.bincount`` over (day, value) cells instead of one filtered sum per
-    value inside the group-by: with 35 families and 45 codes the filtered sums were two thirds
-    of the cost of the day frame."""
+    The units are summed per (value, day) cell that has a line, then scattered into one
+    zero column per value: no filtered sum per value inside the day group-by (two thirds of
+    the day frame's cost with 35 families and 45 codes), and no dense days x values table."""
     if not values:
         return []
-    k = len(values)
-    idx = lines.select(
-        (pl.col(DAY_ID).cast(pl.Int64) - 1).alias("d"),
-        pl.col(col).replace_strict(values, list(range(k)), default=-1, return_dtype=pl.Int64),
-        pl.col("units").fill_null(0).cast(pl.Float64),
-    ).filter(pl.col(col) >= 0)
-    cells = idx["d"].to_numpy() * k + idx[col].to_numpy()
-    sums = np.bincount(cells, weights=idx["units"].to_numpy(), minlength=n_days * k)
-    table = np.rint(sums).astype(np.int64).reshape(n_days, k)
-    return [pl.Series(f"{prefix}{v}", table[:, i]) for i, v in enumerate(values)]
+    cells = (
+        lines.select(
+            pl.col(col).replace_strict(
+                values, range(len(values)), default=-1, return_dtype=pl.Int32
+            ),
+            (pl.col(DAY_ID).cast(pl.Int64) - 1).alias("d"),
+            pl.col("units").fill_null(0).cast(pl.Int64),
+        )
+        .filter(pl.col(col) >= 0)
+        .group_by(col, "d")
+        .agg(pl.col("units").sum())
+        .sort(col)
+    )
+    v_idx, d_idx, units = (cells[c].to_numpy() for c in (col, "d", "units"))
+    bounds = np.searchsorted(v_idx, np.arange(len(values) + 1))
+    out = []
+    for i, v in enumerate(values):  # one column per value, not a loop over rows
+        column = np.zeros(n_days, dtype=np.int64)
+        lo, hi = bounds[i], bounds[i + 1]
+        column[d_idx[lo:hi]] = units[lo:hi]
+        out.append(pl.Series(f"{prefix}{v}", column))
+    return out
 
 
 def line_counts(lines: pl.DataFrame) -> dict[str, pl.DataFrame]:

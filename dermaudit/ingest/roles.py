@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from .columns import MULTI, SINGLE, Mapping, fold
-from .normalize import CODE_RE, parse_date
+from .normalize import CODE_RE, derive, parse_date
 
 SAMPLE_HEAD = 2_000
 SAMPLE_SPREAD = 2_000
@@ -229,7 +229,8 @@ def _features(s: pl.Series) -> dict[str, float]:
     if n == 0:
         return out
     voc = _vocab()
-    df = pl.DataFrame({"v": v})
+    # the date parser tries many formats: parse once, read the result twice
+    df = derive(pl.DataFrame({"v": v}), "v", {"_date": parse_date("v")})
     up = pl.col("v").str.to_uppercase()
     code = up.str.replace(r"^(?:HC|CPT)\s*[:\s]\s*", "").str.extract(
         r"^([0-9A-Z]{5})(?:$|[^0-9A-Z])", 1
@@ -253,9 +254,9 @@ def _features(s: pl.Series) -> dict[str, float]:
     row = df.select(
         code.str.contains(CODE_RE).fill_null(False).mean().alias("cpt_shape"),
         code.is_in(list(voc["codes"])).fill_null(False).mean().alias("cpt_known"),
-        (parse_date("v").is_not_null() & ~serial).mean().alias("date"),
+        (pl.col("_date").is_not_null() & ~serial).mean().alias("date"),
         serial.mean().alias("serial"),
-        parse_date("v").dt.year().median().alias("year"),
+        pl.col("_date").dt.year().median().alias("year"),
         mod_tokens.list.eval(pl.element().is_in(list(voc["mods"]))).list.all().mean().alias("mod"),
         (mod_tokens.list.len() <= 4).mean().alias("mod_len"),
         dx_tokens.list.eval(pl.element().str.contains(r"^[A-Z]\d[0-9A-Z]\.?[0-9A-Z]{0,4}$"))

@@ -75,7 +75,8 @@ class Context:
         return pl.col(f"u_{code}").fill_null(0)
 
     def fu(self, family: str) -> pl.Expr:
-        """Units of a code family on the day (families from rulesets/codes.csv)."""
+        """Units of a code family on the day (families from rulesets/codes.csv; the rule must
+        list the family in ``unit_families``)."""
         return pl.col(f"fu_{family}").fill_null(0)
 
 
@@ -96,6 +97,9 @@ class Rule:
     limits: str = ""
     requires: tuple[str, ...] = ()
     codes: tuple[str, ...] = ()
+    # code families whose per-day unit sums (``Context.fu``) the rule reads: the day frame
+    # carries only the columns of the families the selected rules list
+    unit_families: tuple[str, ...] = ()
     level: str = "day"
     payer_classes: tuple[str, ...] = ()  # empty = all payers
     default: bool = True  # False: runs only when selected by id, family or ALL
@@ -234,6 +238,7 @@ def rule(
     limits: str = "",
     requires: Iterable[str] = (),
     codes: Iterable[str] = (),
+    unit_families: Iterable[str] = (),
     level: str = "day",
     payers: Iterable[str] = (),
     default: bool = True,
@@ -306,6 +311,7 @@ def rule(
             limits=limits.strip(),
             requires=tuple(requires),
             codes=tuple(codes),
+            unit_families=tuple(sorted(set(unit_families))),
             level=level,
             payer_classes=tuple(payers),
             default=default,

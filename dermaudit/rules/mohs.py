@@ -151,6 +151,7 @@ def _mohs_text() -> pl.Expr:
 
 @rule(
     "MOHS-002",
+    unit_families=("mohs",),
     scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
@@ -248,6 +249,7 @@ def _mohs_day_info(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "MOHS-003",
+    unit_families=("mohs", *SPECIMEN_FAMILIES),
     scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
@@ -460,6 +462,7 @@ def frozen_section_exception(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "MOHS-004",
+    unit_families=("mohs", *SPECIMEN_FAMILIES),
     scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
@@ -663,6 +666,7 @@ def mohs_004(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "MOHS-005",
+    unit_families=("mohs", *SPECIMEN_FAMILIES),
     scope=("mohs",),
     severity=Severity.COMPLIANCE,
     confidence=Confidence.S,
@@ -1253,6 +1257,7 @@ def mohs_009(ctx: Context) -> pl.LazyFrame:
 
 @rule(
     "MOHS-010",
+    unit_families=("mohs", *SPECIMEN_FAMILIES),
     scope=("mohs",),
     severity=Severity.REVIEW,
     confidence=Confidence.U,
