@@ -32,6 +32,7 @@ from .base import (
     group_key,
     line_field,
     line_rows,
+    materialise,
     msg,
     non_physician,
     provider_keys,
@@ -512,9 +513,18 @@ def em_004(ctx: Context) -> pl.LazyFrame:
     # (b) no procedure that day, minor procedures the next day
     proc_days = ctx.lines.filter(is_procedure()).select(DAY_ID).unique()
     lone = em.join(proc_days, on=DAY_ID, how="anti")
-    nxt = (
-        day_procedures(ctx, ["000", "010"])
+    # only the next days of those E/Ms: aggregating every minor-procedure day of the export
+    # was most of this rule's cost
+    next_keys = lone.select(
+        "patient_id", "provider", (pl.col("dos") + pl.duration(days=1)).alias("dos")
+    ).unique()
+    next_days = (
+        ctx.days.join(next_keys, on=DAY_KEY, how="semi")
         .join(minor_days, on=DAY_ID, how="semi")
+        .select(DAY_ID)
+    )
+    nxt = (
+        day_procedures(ctx, ["000", "010"], only=next_days)
         .drop(DAY_ID)
         .with_columns((pl.col("dos") - pl.duration(days=1)).alias("dos"))
     )
@@ -764,9 +774,14 @@ def em_006(ctx: Context) -> pl.LazyFrame:
         non_physician(ctx).alias("npp"),
     )
     pats = new.select("patient_id").unique()
-    seen = (
+    # the visits of those patients, once per day and provider attributes (the attributes are
+    # computed after that reduction), sorted by date once: six look-backs read them
+    attrs = ["group_id", "billing_provider", "taxonomy", "credential"]
+    seen = materialise(
         ctx.lines.filter(pl.col("family") != "pathology")
         .join(pats, on="patient_id", how="semi")
+        .select(DAY_ID, "patient_id", "provider", "dos", *attrs)
+        .unique([DAY_ID, *attrs])
         .with_columns(
             group_key(ctx).alias("grp"),
             specialty_key(ctx).alias("spec"),
@@ -774,7 +789,9 @@ def em_006(ctx: Context) -> pl.LazyFrame:
         )
         .select(DAY_ID, "patient_id", "provider", "dos", "grp", "spec", "npp")
         .unique([DAY_ID, "grp", "spec", "npp"])
+        .sort("dos")
     )
+    new = materialise(new)
 
     def look_back(left: pl.LazyFrame, right: pl.LazyFrame, by: list[str], tag: str) -> pl.LazyFrame:
         """Latest earlier visit of ``right`` matching on ``by``: (file, row, candidate...)."""
