@@ -14,7 +14,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib import metadata
 from pathlib import Path
 
@@ -100,10 +100,17 @@ class Facts:
     """The few look-ups the rules make, with the ``simple_icd_10_cm`` function names."""
 
     def __init__(self, df: pl.DataFrame) -> None:
+        self._df = df
         codes = df["code"].to_list()
         self._leaf = dict(zip(codes, df["leaf"].to_list(), strict=True))
-        self._kids = dict(zip(codes, df["children"].to_list(), strict=True))
-        self._title = dict(zip(codes, df["title"].to_list(), strict=True))
+
+    @cached_property
+    def _kids(self) -> dict[str, list[str]]:  # built when a hint first needs it
+        return dict(zip(self._df["code"].to_list(), self._df["children"].to_list(), strict=True))
+
+    @cached_property
+    def _title(self) -> dict[str, str]:
+        return dict(zip(self._df["code"].to_list(), self._df["title"].to_list(), strict=True))
 
     def is_valid_item(self, code: str) -> bool:
         return code in self._leaf
@@ -112,6 +119,8 @@ class Facts:
         return bool(self._leaf.get(code, False))
 
     def get_children(self, code: str) -> list[str]:
+        if code not in self._leaf or self._leaf[code]:
+            return []  # a billable code (or an unknown one) has no children listed
         return list(self._kids.get(code) or [])
 
     def get_description(self, code: str) -> str:

@@ -48,6 +48,8 @@ from .layout import describe as describe_set_aside
 from .layout import set_aside_reasons
 from .normalize import (
     CODE_RE,
+    DX_POINTER,
+    SEP,
     code_and_glued_mods,
     derive,
     diagnoses,
@@ -218,7 +220,20 @@ def _normalise(
     b = derive(phase1, "_dos_raw", {"dos": parse_date("_dos_raw")})
     b = derive(b, "_cpt_raw", {"cpt": code, "_glued": glued})
     b = derive(b, "_mods_key", {"_mods_cols": modifiers("_mods_key")})
-    b = derive(b, "_dx_key", {"dx": diagnoses("_dx_key"), "dx_icd9": icd9_codes("_dx_key")})
+    b = derive(
+        b,
+        "_dx_key",
+        {
+            "dx": diagnoses("_dx_key"),
+            "dx_icd9": icd9_codes("_dx_key"),
+            # a cell holding a diagnosis pointer (numbers) rather than a code
+            "_dx_ptr": pl.col("_dx_key")
+            .str.split(SEP)
+            .list.eval(pl.element().str.strip_chars().str.contains(DX_POINTER))
+            .list.any()
+            .fill_null(False),
+        },
+    )
     b = derive(b, "payer", {"payer_class": payer_class(pl.col("payer"), payer_rules, payer_exact)})
     b = derive(
         b,
@@ -240,8 +255,19 @@ def _normalise(
         .otherwise(pl.col("_mods_cols"))
         .alias("mods"),
         charge.alias("charge"),
-        size_cm("_size_raw").alias("lesion_size_cm"),
-        number("_count_raw").cast(pl.Int64, strict=False).alias("lesion_count"),
+    )
+    size = size_cm("_size_raw").alias("lesion_size_cm")
+    count = number("_count_raw").cast(pl.Int64, strict=False).alias("lesion_count")
+    # parsed once per distinct cell when the export has the column
+    base = (
+        derive(base, "_size_raw", {"lesion_size_cm": size})
+        if "lesion_size_cm" in s
+        else base.with_columns(size)
+    )
+    base = (
+        derive(base, "_count_raw", {"lesion_count": count})
+        if "lesion_count" in s
+        else base.with_columns(count)
     )
     lo, hi = date(1990, 1, 1), today + timedelta(days=1)
     u = pl.col("_units_num")
@@ -402,11 +428,7 @@ def _normalise(
         )
     )
     if "dx" in mapping.multi:
-        ptr = df.select(
-            pl.any_horizontal(
-                [text(c).str.contains(r"^[\d\s,:]+$").fill_null(False) for c in mapping.multi["dx"]]
-            ).sum()
-        ).item()
+        ptr = int(b["_dx_ptr"].sum())
         if ptr:
             notes.append(
                 f"{raw.name}: {ptr} line(s) hold diagnosis pointers (numbers) rather than codes; "

@@ -33,8 +33,7 @@ EXCEL_EPOCH = date(1899, 12, 30)
 
 def text(col: str) -> pl.Expr:
     """A trimmed text column with blanks turned into nulls."""
-    s = pl.col(col).str.strip_chars()
-    return pl.when(s == "").then(None).otherwise(s)
+    return pl.col(col).str.strip_chars().replace("", None)
 
 
 def parse_date(col: str) -> pl.Expr:
@@ -80,6 +79,7 @@ def code_and_glued_mods(col: str, numeric: bool) -> tuple[pl.Expr, pl.Expr]:
 
 
 SEP = "\x1f"
+DX_POINTER = r"^[\d\s,:]+$"  # a diagnosis cell holding pointers ("1", "1,2", "1:3")
 
 
 def joined(cols: list[str]) -> pl.Expr:
