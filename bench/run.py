@@ -4,7 +4,7 @@ Usage::
 
     python bench/run.py [--sizes 100000,1000000] [--formats csv,parquet] [--repeat 3]
         [--seed 42] [--error-rate 0.04] [--providers 6] [--data-dir bench/data]
-        [--out bench/results.json] [--regenerate]
+        [--out bench/results.json] [--regenerate] [--select EM-001,MOHS-001] [--no-phases]
 
 For every size the data are generated with ``bench/generate.py`` (or reused from
 ``--data-dir`` when a previous run left the same size, seed, error rate, providers and
@@ -21,6 +21,13 @@ generator version there). For every format it then measures, in the same run:
   per rule; and how many findings touch no labelled row at all (findings on clean rows: either
   a false positive or a generator bug, worth a look either way; info-severity findings such
   as REV-002 payment notes are not counted there).
+
+With ``--select`` only those rules run (``dermaudit scan --select``) and recall counts their
+seeded errors only. Unless ``--no-phases``, the same scan also runs ``--repeat`` times in this
+process (``dermaudit.scan``) to split its time into phases (read, set-aside lines, column roles,
+normalisation, line features, day frame, rule plans, rules, counts, triage) from
+``ScanResult.timings``, each printed as a multiple of the Polars read; a file large enough to
+be partitioned has no phase split.
 
 Prints Markdown tables and writes ``--out`` (JSON). No test asserts a time.
 """
@@ -191,6 +198,46 @@ def recall(findings: pl.DataFrame, labels: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+PHASES = (
+    "read",
+    "set_aside",
+    "roles",
+    "normalise",
+    "enrich",
+    "days",
+    "plans",
+    "rules",
+    "counts",
+    "triage",
+    "scan",
+)
+
+
+def phase_times(path: Path, select: list[str] | None, repeat: int) -> dict[str, float]:
+    """Median seconds of each phase of ``dermaudit.scan`` in this process ({} when the file
+    is partitioned, whose phases are per partition)."""
+    import dermaudit
+
+    runs: list[dict[str, float]] = []
+    for _ in range(repeat):
+        result = dermaudit.scan(path, select=select)
+        runs.append(dict(result.timings))
+        del result
+        gc.collect()
+    if not all("read" in r for r in runs):
+        return {}
+    return {k: round(statistics.median(r.get(k, 0.0) for r in runs), 3) for k in PHASES}
+
+
+def selected_labels(labels: pl.DataFrame, select: list[str] | None) -> pl.DataFrame:
+    if not select:
+        return labels
+    from dermaudit import engine
+
+    ids = [r.id for r in engine.select_rules(select)]
+    return labels.filter(pl.col("rule").is_in(ids))
+
+
 def fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:,.{digits}f}"
 
@@ -206,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
     ap.add_argument("--regenerate", action="store_true", help="ignore cached data")
+    ap.add_argument("--select", default="", help="rule ids or families, comma-separated")
+    ap.add_argument("--no-phases", action="store_true", help="skip the in-process phase split")
     a = ap.parse_args(argv)
+    select = [x.strip() for x in a.select.split(",") if x.strip()] or None
+    sel_args = [arg for x in select or [] for arg in ("--select", x)]
     sizes = [int(s.replace("_", "")) for s in a.sizes.split(",") if s.strip()]
     formats = [f.strip() for f in a.formats.split(",") if f.strip()]
     a.data_dir.mkdir(parents=True, exist_ok=True)
@@ -220,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             f"# {size:,} lines: {d} ({'cached' if gen.get('reused') else 'generated'})",
             file=sys.stderr,
         )
-        labels = load_labels(d / "seeded_errors.csv")
+        labels = selected_labels(load_labels(d / "seeded_errors.csv"), select)
         for fmt_ in formats:
             path = d / f"charges.{fmt_}"
             reads, rows = [], 0
@@ -242,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                         "--fail-on",
                         "never",
                         "--quiet",
+                        *sel_args,
                     ]
                 )
                 scans.append(w)
@@ -249,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                     rss.append(r)
             rec = recall(load_findings(out), labels)
             read_s, scan_s = statistics.median(reads), statistics.median(scans)
+            phases = {} if a.no_phases else phase_times(path, select, a.repeat)
             run = {
                 "lines": size,
                 "format": fmt_,
@@ -265,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 "scan_runs_s": [round(x, 3) for x in scans],
                 "read_runs_s": [round(x, 3) for x in reads],
                 "generation": gen,
+                "phases_s": phases,
+                "phases_x_read": {k: round(v / read_s, 2) for k, v in phases.items()},
             }
             runs.append(run)
             recalls[f"{size}/{fmt_}"] = rec
@@ -286,6 +341,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{fmt(100 * r['recall'] if r['recall'] is not None else None, 1)}% | "
             f"{r['clean_row_findings']:,} |"
         )
+    for r in runs:
+        if not r["phases_s"]:
+            continue
+        print(
+            f"\n### Phases, {r['lines']:,} lines ({r['format']}), in process, median of "
+            f"{a.repeat}\n"
+        )
+        print("| phase | seconds | x Polars read |")
+        print("|---|---:|---:|")
+        for k, v in r["phases_s"].items():
+            print(f"| {k} | {v:.3f} | {r['phases_x_read'][k]:.2f} |")
     for size in sizes:
         key = f"{size}/{formats[0]}"
         rec = recalls[key]
@@ -318,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": a.seed,
             "error_rate": a.error_rate,
             "providers": a.providers,
+            "select": select,
         },
         "runs": runs,
         "recall": recalls,

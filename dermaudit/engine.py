@@ -85,6 +85,7 @@ def run(
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     lines = enrich_lines(ingested.lines, ref)
+    timings["enrich"] = time.perf_counter() - t0
     runnable: list[Rule] = []
     skipped: dict[str, str] = {}
     for r in rules:
@@ -96,6 +97,7 @@ def run(
     day_codes = {c for r in runnable for c in r.codes}
     days = build_days(lines, day_codes, {f for r in runnable for f in r.unit_families})
     timings["features"] = time.perf_counter() - t0
+    timings["days"] = timings["features"] - timings["enrich"]
     t_plans = time.perf_counter()
     first = lines["dos"].min() if lines.height else None
     last = lines["dos"].max() if lines.height else None
@@ -148,6 +150,7 @@ def run(
         for rid, st in zip(stat_ids, everything[len(plans) :], strict=True):
             provider_stats.setdefault(rid, []).append(st)
     timings["rules"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
     parts = [f.select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA) for f in frames]  # type: ignore[arg-type]
     if include_dq:
         parts.append(ingested.dq)
@@ -166,6 +169,7 @@ def run(
         "charges": round(float(lines["charge"].sum() or 0.0), 2),
     }
     counts = line_counts(lines)
+    timings["counts"] = time.perf_counter() - t2  # findings order, statistics, line counts
     timings["total"] = time.perf_counter() - t0
     return ScanResult(
         findings=findings,

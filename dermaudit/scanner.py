@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -264,12 +265,16 @@ class Scan:
         if s.path:
             self.log(f"config {s.path}")
         self._prepare()
+        t0 = time.perf_counter()
         with owner_only_files():  # temporary partitions hold patient data: 0600 in a 0700 folder
             raw = self._execute()
+        t1 = time.perf_counter()
         if s.remits:
             self._join_remits(raw)
         result = self._triage(raw, redactor)
         result.inputs = inputs
+        result.timings["triage"] = time.perf_counter() - t1
+        result.timings["scan"] = time.perf_counter() - t0
         return result
 
     def side_files(self) -> list[Path]:
@@ -457,6 +462,7 @@ class Scan:
         )
         self.progress("rules", 1, 2)
         result = engine.run(ing, ref, rules, include_dq=include_dq)
+        result.timings = {**ing.timings, **result.timings}  # phase -> seconds (bench/run.py)
         self.log(
             f"{len(result.rules_run)} rules run, {len(result.rules_skipped)} skipped, "
             f"{result.findings.height} findings in {result.timings.get('total', 0):.2f}s"

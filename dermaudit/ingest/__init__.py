@@ -32,6 +32,7 @@ rules. Nothing is silently dropped: ``Ingested.rows_total`` = audited + excluded
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -136,6 +137,8 @@ class Ingested:
     unmapped_roles: list[str] = field(default_factory=list)  # optional roles no column has
     inferences: list[tuple[str, Inference]] = field(default_factory=list, repr=False)
     set_aside_by_file: dict[str, int] = field(default_factory=dict)
+    # wall seconds of each ingest phase (read, set_aside, roles, normalise), summed over files
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
     def rows_total(self) -> int:
@@ -555,6 +558,7 @@ def load_raw(
     skipped with a note when another table of the same input is; otherwise its problem is the
     error."""
     today = today or date.today()
+    timings: dict[str, float] = {}
     cleans: list[pl.DataFrame] = []
     dqs: list[pl.DataFrame] = []
     infos: list[FileInfo] = []
@@ -572,12 +576,16 @@ def load_raw(
                 raise InputError(
                     f"{raw.name} has a header but no data rows; export the charges again"
                 )
+            t0 = time.perf_counter()
             frame, aside_by_file, aside_note = _set_aside_rows(raw)
+            t1 = time.perf_counter()
+            _add(timings, "set_aside", t1 - t0)
             n_aside = sum(aside_by_file.values())
             if frame.height == 0:
                 raise InputError(f"{raw.name} holds no charge lines below its header")
             raw = dataclasses.replace(raw, frame=frame)
             mapping, inf = check_columns(raw, raw.mapping or overrides)
+            _add(timings, "roles", time.perf_counter() - t1)
         except InputError as exc:
             if path in multi:
                 skipped.append((path, str(exc)))
@@ -588,9 +596,11 @@ def load_raw(
             notes.append(aside_note)
         for k, v in aside_by_file.items():
             set_aside_by_file[k] = set_aside_by_file.get(k, 0) + v
+        t0 = time.perf_counter()
         clean, dq, file_notes = _normalise(
             raw, mapping, payer_rules or [], payer_exact or {}, today
         )
+        _add(timings, "normalise", time.perf_counter() - t0)
         notes.extend(file_notes)
         cleans.append(clean)
         dqs.append(dq)
@@ -636,7 +646,12 @@ def load_raw(
         unmapped_roles=unmapped,
         inferences=inferences,
         set_aside_by_file=set_aside_by_file,
+        timings=timings,
     )
+
+
+def _add(timings: dict[str, float], phase: str, seconds: float) -> None:
+    timings[phase] = timings.get(phase, 0.0) + seconds
 
 
 def unmapped_of(present: set[str]) -> list[str]:
@@ -655,6 +670,7 @@ def load(
     """Read every file once and normalise it to canonical charge lines."""
     notes: list[str] = []
     files = expand_paths(paths, notes)
+    t0 = time.perf_counter()
     x12_files = [p for p in files if x12.sniff(p)]  # 837P claims, recognised by content
     claims = x12.read_837_files(x12_files) if x12_files else {}
     raws = [
@@ -662,10 +678,12 @@ def load(
         for p in files
         for raw in ([claims[p]] if p in claims else [] if p in x12_files else read_all(p))
     ]  # an X12 file not in claims was wholly superseded; read_837_files noted it
+    read = time.perf_counter() - t0
     out = load_raw(
         raws, overrides=overrides, payer_rules=payer_rules, payer_exact=payer_exact, today=today
     )
     out.notes[:0] = notes
+    out.timings = {"read": read, **out.timings}
     return out
 
 

@@ -385,7 +385,12 @@ def prior_biopsy(ctx: Context, left: pl.LazyFrame) -> pl.LazyFrame:
     skin biopsy of the patient in the PRIOR_BIOPSY_DAYS before the date - at the same site
     text (``prior_same``), or at any site when either site is unknown (``prior_any``) - with
     its date (``prior_dos``). ``join_asof`` look-backs, no pair join."""
-    bx = ctx.lines.filter(pl.col("family") == "biopsy").select("patient_id", "dos", "site")
+    # the biopsies of left's patients only: the look-backs match on the patient
+    bx = (
+        ctx.lines.filter(pl.col("family") == "biopsy")
+        .select("patient_id", "dos", "site")
+        .join(left.select("patient_id").unique(), on="patient_id", how="semi")
+    )
 
     def back(lf: pl.LazyFrame, rel: pl.LazyFrame, by: list[str], name: str) -> pl.LazyFrame:
         return (
