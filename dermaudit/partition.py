@@ -227,6 +227,7 @@ def audit_partition(
     payer_exact: dict[str, str] | None = None,
     include_dq: bool = True,
     today: date | None = None,
+    only_map: bool = False,
 ) -> PartOutput:
     """Read, normalise and audit one patient-hash partition (a folder of Parquet files written
     by ``split``); its findings go to ``<d>.findings.parquet``. The same function runs in this
@@ -240,6 +241,7 @@ def audit_partition(
         payer_rules=payer_rules,
         payer_exact=payer_exact,
         today=today,
+        only_map=only_map,
     )
     del frame, sframe, raw
     pstats: dict[str, list[pl.DataFrame]] = {}
@@ -325,6 +327,12 @@ def run_partitioned(
     }
     try:
         infos = split(files, n, tmp, overrides)
+        maps = [i.mapping for i in infos]
+        if all(m == maps[0] for m in maps):
+            # the roles found on the sample before the split are every partition's roles:
+            # no partition judges its columns again (0.3 s each, and a partition's values
+            # could suggest another role than the whole file's)
+            options.update(overrides=maps[0], only_map=True)
         parts = part_dirs(tmp)
         outs: dict[int, PartOutput] = {}
         done_rows = 0

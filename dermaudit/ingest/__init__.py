@@ -495,9 +495,10 @@ def _required_error(raw: RawFile, inf: Inference, missing: list[str]) -> InputEr
 
 
 def check_columns(
-    raw: RawFile, overrides: dict[str, str | list[str]] | None
+    raw: RawFile, overrides: dict[str, str | list[str]] | None, *, only_map: bool = False
 ) -> tuple[Mapping, Inference]:
-    """The column roles of ``raw`` (values and headers; a column map wins)."""
+    """The column roles of ``raw`` (values and headers; a column map wins; with ``only_map``
+    the map is all of it, see ``roles.infer``)."""
     cols = [c for c in raw.frame.columns if c not in INTERNAL_COLUMNS]
     folded = {"".join(ch for ch in c.lower() if ch.isalnum()) for c in cols}
     if AGGREGATE_MARKERS & folded:
@@ -505,7 +506,7 @@ def check_columns(
             f"{raw.name} is an aggregate file (per provider x code totals such as Tot_Srvcs), "
             "not a charge-line export; line-level rules cannot run on it"
         )
-    inf = infer(raw.frame, overrides)
+    inf = infer(raw.frame, overrides, only_map=only_map and bool(overrides))
     missing = [c for c in REQUIRED if c not in inf.mapping.single]
     if missing:
         raise _required_error(raw, inf, missing)
@@ -551,12 +552,13 @@ def load_raw(
     payer_rules: list[tuple[str, list[str]]] | None = None,
     payer_exact: dict[str, str] | None = None,
     today: date | None = None,
+    only_map: bool = False,
 ) -> Ingested:
     """Normalise frames already read (a file each, or a partition of a large dataset).
 
     A sheet of a workbook (or a member of an archive) whose columns are not charge columns is
     skipped with a note when another table of the same input is; otherwise its problem is the
-    error."""
+    error. ``only_map``: ``overrides`` is the complete column map (see ``roles.infer``)."""
     today = today or date.today()
     timings: dict[str, float] = {}
     cleans: list[pl.DataFrame] = []
@@ -584,7 +586,9 @@ def load_raw(
             if frame.height == 0:
                 raise InputError(f"{raw.name} holds no charge lines below its header")
             raw = dataclasses.replace(raw, frame=frame)
-            mapping, inf = check_columns(raw, raw.mapping or overrides)
+            mapping, inf = check_columns(
+                raw, raw.mapping or overrides, only_map=only_map and not raw.mapping
+            )
             _add(timings, "roles", time.perf_counter() - t1)
         except InputError as exc:
             if path in multi:

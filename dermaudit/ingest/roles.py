@@ -441,12 +441,27 @@ def _id_relations(df: pl.DataFrame, cols: list[str]) -> dict[str, str]:
     return out
 
 
-def infer(df: pl.DataFrame, overrides: dict[str, str | list[str]] | None = None) -> Inference:
-    """Assign roles to the columns of ``df`` (all text). ``overrides`` (a column map) wins."""
+def infer(
+    df: pl.DataFrame,
+    overrides: dict[str, str | list[str]] | None = None,
+    *,
+    only_map: bool = False,
+) -> Inference:
+    """Assign roles to the columns of ``df`` (all text). ``overrides`` (a column map) wins.
+
+    ``only_map``: the map is the whole answer (a partition of a file whose roles were found
+    on its sample before the split): no other column is judged, so every partition has the
+    same roles."""
     from .columns import detect
 
     cols = [c for c in df.columns if not c.startswith("__")]
     forced = detect(cols, overrides or {}, use_aliases=False)  # validates the map
+    if only_map:
+        chosen = {
+            role: Choice(role, [src] if isinstance(src, str) else list(src), 1.0, [], forced=True)
+            for role, src in forced.as_dict().items()
+        }
+        return Inference(forced, chosen, {}, {})
     smp = sample(df.select(cols))
     feats = {
         c: _features(smp[c]) if i < MAX_CONTENT_COLUMNS else {"filled": 0.0, "n": 0.0}
