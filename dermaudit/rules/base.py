@@ -66,6 +66,20 @@ class Context:
     options: dict[str, Any] = field(default_factory=dict)
     first_dos: date | None = None
     last_dos: date | None = None
+    # frames several rules read (``shared``), per scan; a scoped context shares the dict and
+    # keys its entries by its own frames
+    memo: dict[tuple[str, int, int], pl.LazyFrame] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def shared(self, name: str, build: Callable[[Context], pl.LazyFrame]) -> pl.LazyFrame:
+        """``build(self)`` computed once per scan and context, and kept in memory: for an
+        intermediate frame that several rules read (BX-003 and BX-004 read the same biopsy
+        partners), which each rule's plan would otherwise compute again."""
+        key = (name, id(self.lines), id(self.days))
+        if key not in self.memo:
+            self.memo[key] = materialise(build(self))
+        return self.memo[key]
 
     def fee(self, code: str) -> float:
         return self.ref.fee(code)

@@ -561,7 +561,9 @@ reference names 14000-14061.
 """,
 )
 def bx_003(ctx: Context) -> pl.LazyFrame:
-    g = _partners(ctx).filter(pl.col("cat").is_in(["no_modifier", "same_site"]))
+    g = ctx.shared("biopsy partners", _partners).filter(
+        pl.col("cat").is_in(["no_modifier", "same_site"])
+    )
     same_cat = pl.col("cat") == "same_site"
     site_txt = msg(" (site: ", pl.col("b_site"), ")")
     message = (
@@ -673,7 +675,7 @@ Self-pay lines are skipped, as in BX-003.
 """,
 )
 def bx_004(ctx: Context) -> pl.LazyFrame:
-    g = _partners(ctx).filter(pl.col("cat") == "wrong_line")
+    g = ctx.shared("biopsy partners", _partners).filter(pl.col("cat") == "wrong_line")
     mod = pl.col("d_dmod").fill_null("59")
     return emit(
         g,

@@ -29,11 +29,16 @@ CMS_GLOBAL = (
 
 
 def _proc_days(ctx: Context, gdays: str) -> pl.LazyFrame:
-    """The same-day keys (and ``day_id``) of the days with a procedure of global ``gdays``."""
-    return (
-        ctx.lines.filter((pl.col("global_days") == gdays).fill_null(False))
-        .select(DAY_ID, *DAY_KEY)
-        .unique(DAY_ID)
+    """The same-day keys (and ``day_id``) of the days with a procedure of global ``gdays``
+    (computed once per scan: GLOB-001 and GLOB-002 both look back to them)."""
+    return ctx.shared(
+        f"days with a {gdays}-day global procedure",
+        lambda c: (
+            c.lines.filter((pl.col("global_days") == gdays).fill_null(False))
+            .select(DAY_ID, *DAY_KEY)
+            .unique(DAY_ID)
+            .sort("dos")
+        ),
     )
 
 

@@ -124,8 +124,9 @@ def _patient_days(ctx: Context, keep: pl.Expr) -> pl.LazyFrame:
         )
         .with_columns((pl.col("p_global") + pl.max_horizontal("p_26", "p_tc")).alias("specimens"))
         .filter((pl.col("specimens") > 0) & ~pl.col("mohs"))
-        .filter(keep)
     )
+    # the same numbers for PATH-001 and PATH-002: computed once per scan
+    numbers = ctx.shared("pathology patient-days", lambda _: numbers).filter(keep)
     listed = (
         day_lines(numbers.select(PATIENT_DAY))
         .group_by(PATIENT_DAY)
