@@ -238,17 +238,17 @@ def _normalise(
         },
     )
     b = derive(b, "payer", {"payer_class": payer_class(pl.col("payer"), payer_rules, payer_exact)})
-    b = derive(
-        b,
-        "_units_raw",
-        {
-            "_units_num": pl.col("_units_raw")
-            .str.replace_all(r"[,\s]", "")
-            .cast(pl.Float64, strict=False)
-        },
-    )
-    b = derive(b, "_charge_raw", {"_charge": number("_charge_raw")})
-    b = derive(b, "_unit_charge_raw", {"_unit_charge": number("_unit_charge_raw")})
+
+    def derive_if(df: pl.DataFrame, canon: str, key: str, out: str, expr: pl.Expr) -> pl.DataFrame:
+        """Per distinct value when the export has the column; else on its nulls, no join."""
+        if canon in s:
+            return derive(df, key, {out: expr})
+        return df.with_columns(expr.alias(out))
+
+    units_num = pl.col("_units_raw").str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
+    b = derive_if(b, "units", "_units_raw", "_units_num", units_num)
+    b = derive_if(b, "charge", "_charge_raw", "_charge", number("_charge_raw"))
+    b = derive_if(b, "unit_charge", "_unit_charge_raw", "_unit_charge", number("_unit_charge_raw"))
     charge = pl.col("_charge")
     if "charge" not in s and "unit_charge" in s:
         charge = pl.col("_unit_charge") * pl.col("_units_num").fill_null(1.0)
@@ -324,8 +324,21 @@ def _normalise(
         .alias("DQ-005"),
     )
     day_n = pl.len().over("patient_id", "dos")
+    keyed = pl.col("patient_id").is_not_null() & pl.col("dos").is_not_null()
+    crowded = (
+        problems.lazy()
+        .filter(keyed)
+        .group_by("patient_id", "dos")
+        .len()
+        .filter(pl.col("len") > MAX_DAY_LINES)
+        .select(pl.len())
+        .collect()
+        .item()
+    )
+    if not crowded:  # the usual case: no per-row window needed
+        day_n = pl.lit(0, pl.UInt32)
     problems = problems.with_columns(
-        pl.when(pl.col("patient_id").is_not_null() & pl.col("dos").is_not_null())
+        pl.when(keyed)
         .then(
             pl.when(day_n > MAX_DAY_LINES).then(
                 pl.concat_str(
@@ -389,19 +402,20 @@ def _normalise(
         notes.append(f"{raw.name}: {blank_units} line(s) had blank units and were counted as 1")
     if "units" not in s:
         notes.append(f"{raw.name}: no units column; every line counted as 1 unit")
+    # a claim id synthesised as patient|dos|provider where the export has none
+    claim: pl.Expr = pl.coalesce(
+        pl.col("_claim_raw"),
+        pl.concat_str(
+            pl.col("patient_id"), pl.col("dos").cast(pl.String), pl.col("provider"), separator="|"
+        ),
+    )
+    if "claim_id" in s and problems["_claim_raw"].null_count() == 0:
+        claim = pl.col("_claim_raw")  # every line has one: no string built per line
     clean = (
         problems.filter(~bad_mask)
         .with_columns(
             pl.col("_units_num").fill_null(1.0).cast(pl.Int64).alias("units"),
-            pl.coalesce(
-                pl.col("_claim_raw"),
-                pl.concat_str(
-                    pl.col("patient_id"),
-                    pl.col("dos").cast(pl.String),
-                    pl.col("provider"),
-                    separator="|",
-                ),
-            ).alias("claim_id"),
+            claim.alias("claim_id"),
         )
         .select(
             "_file",
