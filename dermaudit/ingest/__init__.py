@@ -169,6 +169,10 @@ def _normalise(
     def raw_text(canon: str) -> pl.Expr:
         return text(s[canon]) if canon in s else pl.lit(None, pl.String)
 
+    def raw_in(canon: str) -> pl.Expr:
+        """The cell as read: trimmed later, once per distinct value (``derive`` below)."""
+        return pl.col(s[canon]) if canon in s else pl.lit(None, pl.String)
+
     if "__row" in df.columns:  # a partition of a larger dataset keeps its source rows
         src_file = pl.col("__file").cast(pl.String)
         src_row = pl.col("__row").cast(pl.Int64)
@@ -180,18 +184,18 @@ def _normalise(
         src_row.alias("_row"),
         raw_text("claim_id").alias("_claim_raw"),
         text(s["patient_id"]).alias("patient_id"),
-        text(s["dos"]).alias("_dos_raw"),
+        raw_in("dos").alias("_dos_in"),
         raw_text("provider").fill_null("(unknown)").alias("provider"),
-        raw_text("payer").alias("payer"),
-        text(s["cpt"]).alias("_cpt_raw"),
+        raw_in("payer").alias("_payer_in"),
+        raw_in("cpt").alias("_cpt_in"),
         joined(mapping.multi.get("modifiers", [])).alias("_mods_key"),
-        raw_text("units").alias("_units_raw"),
+        raw_in("units").alias("_units_in"),
         joined(mapping.multi.get("dx", [])).alias("_dx_key"),
-        raw_text("charge").alias("_charge_raw"),
-        raw_text("unit_charge").alias("_unit_charge_raw"),
+        raw_in("charge").alias("_charge_in"),
+        raw_in("unit_charge").alias("_unit_charge_in"),
         raw_text("site").str.to_lowercase().str.slice(0, SITE_MAX_CHARS).alias("site"),
-        raw_text("lesion_size_cm").alias("_size_raw"),
-        raw_text("lesion_count").alias("_count_raw"),
+        raw_in("lesion_size_cm").alias("_size_in"),
+        raw_in("lesion_count").alias("_count_in"),
         raw_text("pos").alias("pos"),
         raw_text("credential").str.to_uppercase().alias("_cred_raw"),
         raw_text("group_id").alias("group_id"),
@@ -219,9 +223,11 @@ def _normalise(
         {"credential": credential_expr()},
     )
     numeric_cpt = s["cpt"] in raw.numeric_columns
-    code, glued = code_and_glued_mods("_cpt_raw", numeric_cpt)
-    b = derive(phase1, "_dos_raw", {"dos": parse_date("_dos_raw")})
-    b = derive(b, "_cpt_raw", {"cpt": code, "_glued": glued})
+    code, glued = code_and_glued_mods("_cpt_in", numeric_cpt)
+    # each of these columns is trimmed and parsed once per distinct cell, the trimmed text
+    # kept for the data-quality messages
+    b = derive(phase1, "_dos_in", {"_dos_raw": text("_dos_in"), "dos": parse_date("_dos_in")})
+    b = derive(b, "_cpt_in", {"_cpt_raw": text("_cpt_in"), "cpt": code, "_glued": glued})
     b = derive(b, "_mods_key", {"_mods_cols": modifiers("_mods_key")})
     b = derive(
         b,
@@ -237,18 +243,30 @@ def _normalise(
             .fill_null(False),
         },
     )
-    b = derive(b, "payer", {"payer_class": payer_class(pl.col("payer"), payer_rules, payer_exact)})
 
-    def derive_if(df: pl.DataFrame, canon: str, key: str, out: str, expr: pl.Expr) -> pl.DataFrame:
+    def derive_if(
+        df: pl.DataFrame, canon: str, key: str, exprs: dict[str, pl.Expr]
+    ) -> pl.DataFrame:
         """Per distinct value when the export has the column; else on its nulls, no join."""
         if canon in s:
-            return derive(df, key, {out: expr})
-        return df.with_columns(expr.alias(out))
+            return derive(df, key, exprs)
+        return df.with_columns(**exprs)
 
-    units_num = pl.col("_units_raw").str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
-    b = derive_if(b, "units", "_units_raw", "_units_num", units_num)
-    b = derive_if(b, "charge", "_charge_raw", "_charge", number("_charge_raw"))
-    b = derive_if(b, "unit_charge", "_unit_charge_raw", "_unit_charge", number("_unit_charge_raw"))
+    b = derive_if(
+        b,
+        "payer",
+        "_payer_in",
+        {
+            "payer": text("_payer_in"),
+            "payer_class": payer_class(text("_payer_in"), payer_rules, payer_exact),
+        },
+    )
+    units_num = text("_units_in").str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
+    b = derive_if(
+        b, "units", "_units_in", {"_units_raw": text("_units_in"), "_units_num": units_num}
+    )
+    b = derive_if(b, "charge", "_charge_in", {"_charge": number("_charge_in")})
+    b = derive_if(b, "unit_charge", "_unit_charge_in", {"_unit_charge": number("_unit_charge_in")})
     charge = pl.col("_charge")
     if "charge" not in s and "unit_charge" in s:
         charge = pl.col("_unit_charge") * pl.col("_units_num").fill_null(1.0)
@@ -259,16 +277,16 @@ def _normalise(
         .alias("mods"),
         charge.alias("charge"),
     )
-    size = size_cm("_size_raw").alias("lesion_size_cm")
-    count = number("_count_raw").cast(pl.Int64, strict=False).alias("lesion_count")
+    size = size_cm("_size_in").alias("lesion_size_cm")
+    count = number("_count_in").cast(pl.Int64, strict=False).alias("lesion_count")
     # parsed once per distinct cell when the export has the column
     base = (
-        derive(base, "_size_raw", {"lesion_size_cm": size})
+        derive(base, "_size_in", {"lesion_size_cm": size})
         if "lesion_size_cm" in s
         else base.with_columns(size)
     )
     base = (
-        derive(base, "_count_raw", {"lesion_count": count})
+        derive(base, "_count_in", {"lesion_count": count})
         if "lesion_count" in s
         else base.with_columns(count)
     )
