@@ -110,15 +110,22 @@ def day_ids(lines: pl.DataFrame) -> pl.Series:
     sorting the wide frame (lists of every line's fields) by file and first row."""
     if lines.height == 0:
         return pl.Series(DAY_ID, [], dtype=pl.UInt32)
-    by_key = lines.select(pl.struct(DAY_KEY).rank("dense").alias("k"))["k"]
-    first = (
-        pl.DataFrame({"k": by_key, "i": pl.int_range(lines.height, eager=True)})
-        .group_by("k")
-        .agg(pl.col("i").min())
-        .sort("k")
+    # the line numbers of each day (ascending within the group), days in the order of their
+    # first line, then each line gets its day's number: one hash group-by, no sort of the keys
+    groups = (
+        lines.select(DAY_KEY)
+        .with_row_index("i")
+        .group_by(DAY_KEY)
+        .agg(pl.col("i"))
+        .select("i", pl.col("i").list.first().alias("first"))
+        .sort("first")
+        .with_row_index("d", offset=1)
+        .select("d", "i")
+        .explode("i")
     )
-    in_file_order = first["i"].rank("ordinal").cast(pl.UInt32)  # the k-th key's number
-    return in_file_order.gather(by_key - 1).alias(DAY_ID)
+    ids = np.empty(lines.height, dtype=np.uint32)
+    ids[groups["i"].to_numpy()] = groups["d"].to_numpy()
+    return pl.Series(DAY_ID, ids)
 
 
 def build_days(
