@@ -167,7 +167,11 @@ def build_days(
         (pl.col("global_days") == "090").any().alias("has_major"),
         pl.len().alias("n_lines"),
     ]
-    days = lines.group_by(DAY_ID).agg(aggs).sort(DAY_ID)
+    # day ids ascend in order of first appearance (day_ids): kept order = sorted by id, and
+    # no sort of the list columns
+    days = lines.group_by(DAY_ID, maintain_order=True).agg(aggs)
+    if not days[DAY_ID].is_sorted():  # lines not in file order: the unit sums need id order
+        days = days.sort(DAY_ID)
     days = days.hstack(
         [
             *unit_sums(lines, days.height, "family", families, "fu_"),
