@@ -192,20 +192,21 @@ def unit_sums(
     the day frame's cost with 35 families and 45 codes), and no dense days x values table."""
     if not values:
         return []
+    cell = pl.col(col).replace_strict(values, range(len(values)), return_dtype=pl.Int64) * n_days
     cells = (
-        lines.select(
-            pl.col(col).replace_strict(
-                values, range(len(values)), default=-1, return_dtype=pl.Int32
-            ),
-            (pl.col(DAY_ID).cast(pl.Int64) - 1).alias("d"),
+        lines.lazy()
+        .filter(pl.col(col).is_in(values))
+        .select(
+            (cell + pl.col(DAY_ID).cast(pl.Int64) - 1).alias("cell"),
             pl.col("units").fill_null(0).cast(pl.Int64),
         )
-        .filter(pl.col(col) >= 0)
-        .group_by(col, "d")
+        .group_by("cell")
         .agg(pl.col("units").sum())
-        .sort(col)
+        .sort("cell")
+        .collect(engine="in-memory")
     )
-    v_idx, d_idx, units = (cells[c].to_numpy() for c in (col, "d", "units"))
+    key, units = cells["cell"].to_numpy(), cells["units"].to_numpy()
+    v_idx, d_idx = np.divmod(key, n_days)
     bounds = np.searchsorted(v_idx, np.arange(len(values) + 1))
     out = []
     for i, v in enumerate(values):  # one column per value, not a loop over rows
