@@ -31,6 +31,7 @@ from .base import (
     emit,
     has_dx,
     line_field,
+    materialise,
     msg,
     non_physician,
     opt_col,
@@ -448,7 +449,9 @@ def frozen_section_exception(ctx: Context) -> pl.LazyFrame:
     with no biopsy of the patient in the 60 days before (no prior diagnosis, at the same site
     or - when a site is unknown - anywhere), and those frozen-section lines. MOD-003 and
     MOHS-004 do not flag them."""
-    fs = _frozen_section_days(ctx).filter(pl.col("fs_mod"))
+    fs = materialise(_frozen_section_days(ctx).filter(pl.col("fs_mod")))
+    if fs.select(pl.len()).collect().item() == 0:  # the usual case: no look-back needed
+        return pl.LazyFrame(schema={"_file": pl.String, "_row": pl.Int64})
     bx = (
         ctx.lines.filter((pl.col("family") == "biopsy") & pl.col("m_distinct"))
         .join(fs, on=DAY_ID, how="semi")
