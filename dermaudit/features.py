@@ -106,7 +106,7 @@ def day_ids(lines: pl.DataFrame) -> pl.Series:
     Joins and group-bys on one integer column cost a fraction of those on the three key
     columns (which are never null here: rows without a patient or date are excluded by
     ingest, a blank provider is "(unknown)"). Numbering the days in file order lets
-    ``build_days`` give the day frame in file order by sorting one integer column, instead of
+    ``build_days`` give the day frame in file order as its group-by keeps them, instead of
     sorting the wide frame (lists of every line's fields) by file and first row."""
     if lines.height == 0:
         return pl.Series(DAY_ID, [], dtype=pl.UInt32)

@@ -68,7 +68,7 @@ class Context:
     last_dos: date | None = None
     # frames several rules read (``shared``), per scan; a scoped context shares the dict and
     # keys its entries by its own frames
-    memo: dict[tuple[str, int, int], pl.LazyFrame] = field(
+    memo: dict[tuple[str, int, int], tuple[Any, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -78,8 +78,10 @@ class Context:
         partners), which each rule's plan would otherwise compute again."""
         key = (name, id(self.lines), id(self.days))
         if key not in self.memo:
-            self.memo[key] = materialise(build(self))
-        return self.memo[key]
+            # the entry keeps this context's frames alive, so their ids cannot be reused
+            self.memo[key] = (self.lines, self.days, materialise(build(self)))
+        frame: pl.LazyFrame = self.memo[key][2]
+        return frame
 
     def fee(self, code: str) -> float:
         return self.ref.fee(code)
