@@ -848,7 +848,41 @@ def refdata_import(
         print(line)
 
 
+_REAL_STDERR: list[int] = []  # the stderr descriptor, kept aside once a signal arrives
+
+
+def _mute_native_stderr() -> None:
+    """On Ctrl-C or SIGTERM, point the stderr descriptor at /dev/null before unwinding: the
+    Polars streaming engine's worker threads print Rust panic messages
+    ("__POLARS_ABORT_KEYBOARD_INTERRUPT") when a query is aborted, before or after the one
+    line the CLI prints. That line goes to the descriptor kept aside (``_say``)."""
+    if _REAL_STDERR:
+        return
+    try:
+        sys.stderr.flush()
+        _REAL_STDERR.append(os.dup(2))
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:  # no stderr descriptor: nothing to protect
+        pass
+
+
+def _say(line: str) -> None:
+    """One line to the user's stderr, also after ``_mute_native_stderr``."""
+    if _REAL_STDERR:
+        os.write(_REAL_STDERR[0], (line + "\n").encode("utf-8", "replace"))
+    else:
+        print(line, file=sys.stderr)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    _mute_native_stderr()
+    raise KeyboardInterrupt
+
+
 def _terminated(signum: int, frame: Any) -> None:
+    _mute_native_stderr()
     raise Interrupted(signum)
 
 
@@ -870,12 +904,13 @@ def main() -> None:
         print(f"dermaudit {__version__}")
         sys.exit(0)
     signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGINT, _interrupted)
     code = 0
     try:
         rv = app(args=argv, prog_name="dermaudit", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
         if code == 130:  # Typer turns Ctrl-C (KeyboardInterrupt) into exit code 130
-            print("dermaudit: interrupted; no output was left half-written", file=sys.stderr)
+            _say("dermaudit: interrupted; no output was left half-written")
     except click.exceptions.NoArgsIsHelpError:
         code = 0  # the help was printed
     except click.exceptions.UsageError as exc:
@@ -890,7 +925,8 @@ def main() -> None:
             raise
         print(f"dermaudit: error: {' '.join(exc.format_message().split())}", file=sys.stderr)
         code = 2
-    except typer.Abort:
+    except typer.Abort:  # Click's answer to Ctrl-C
+        _say("dermaudit: interrupted; no output was left half-written")
         code = 130
     except DermauditError as exc:
         if debug:
@@ -910,10 +946,10 @@ def main() -> None:
     except BrokenPipeError:
         code = 0
     except KeyboardInterrupt:
-        print("dermaudit: interrupted; no output was left half-written", file=sys.stderr)
+        _say("dermaudit: interrupted; no output was left half-written")
         code = 130
     except Interrupted:
-        print("dermaudit: terminated; no output was left half-written", file=sys.stderr)
+        _say("dermaudit: terminated; no output was left half-written")
         code = 143
     except Exception as exc:
         if debug:
