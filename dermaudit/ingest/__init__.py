@@ -277,19 +277,9 @@ def _normalise(
         .alias("mods"),
         charge.alias("charge"),
     )
-    size = size_cm("_size_in").alias("lesion_size_cm")
-    count = number("_count_in").cast(pl.Int64, strict=False).alias("lesion_count")
-    # parsed once per distinct cell when the export has the column
-    base = (
-        derive(base, "_size_in", {"lesion_size_cm": size})
-        if "lesion_size_cm" in s
-        else base.with_columns(size)
-    )
-    base = (
-        derive(base, "_count_in", {"lesion_count": count})
-        if "lesion_count" in s
-        else base.with_columns(count)
-    )
+    base = derive_if(base, "lesion_size_cm", "_size_in", {"lesion_size_cm": size_cm("_size_in")})
+    count = number("_count_in").cast(pl.Int64, strict=False)
+    base = derive_if(base, "lesion_count", "_count_in", {"lesion_count": count})
     lo, hi = date(1990, 1, 1), today + timedelta(days=1)
     u = pl.col("_units_num")
     problems = base.with_columns(
