@@ -18,7 +18,7 @@ import polars as pl
 from .. import icd10
 from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
-from .base import ICD10_START, Context, emit, has_dx, line_rows, msg, rule
+from .base import ICD10_START, Context, emit, has_dx, line_rows, materialise, msg, rule
 
 # ---- shared helpers ----------------------------------------------------------------------
 
@@ -673,22 +673,34 @@ def dx_004(ctx: Context) -> pl.LazyFrame:
         .otherwise(pl.date(pl.col("dos").dt.year() - 1, 10, 1))
     )
     has_icd9 = "dx_icd9" in ctx.lines.collect_schema().names()
-    per_dx = (
-        lines.select("_file", "_row", "dx", fy.alias("fy"))
+    v_codes = pl.col("dx").str.contains(ICD9_V)
+    # The distinct (fiscal year, code) pairs are found from the distinct (year, diagnosis list)
+    # pairs (exports repeat a few thousand lists over millions of lines) and checked; only the
+    # lines holding a code that fails are then split into (line, code) and matched.
+    fy_end = pl.col("dos").dt.year() + (pl.col("dos").dt.month() >= 10).cast(pl.Int32)
+    pairs = (
+        lines.select(fy_end.alias("fy_end"), "dx")
+        .unique()
         .explode("dx")
         .filter(pl.col("dx").is_not_null())
-    )
-    v_codes = pl.col("dx").str.contains(ICD9_V)
-    checks = (
-        per_dx.select("dx", "fy")
         .unique()
-        .with_columns(
+        .select("dx", pl.date(pl.col("fy_end") - 1, 10, 1).alias("fy"))
+    )
+    checks = materialise(
+        pairs.with_columns(
             pl.struct("dx", "fy").map_batches(_icd_check, return_dtype=ICD_CHECK).alias("chk")
         )
         .unnest("chk")
         .filter(pl.col("status") != "ok")
         # an ICD-9 V code read as an (invalid) ICD-10-CM code is reported as ICD-9 below
         .filter(~(v_codes & (pl.col("status") == "unknown")) if has_icd9 else pl.lit(True))
+    )
+    failing = checks.select(pl.col("dx").unique()).collect()["dx"].to_list()
+    per_dx = (
+        lines.filter(pl.col("dx").list.eval(pl.element().is_in(failing)).list.any())
+        .select("_file", "_row", "dx", fy.alias("fy"))
+        .explode("dx")
+        .filter(pl.col("dx").is_not_null())
     )
     bad = per_dx.join(checks, on=["dx", "fy"], how="inner").select(
         "_file", "_row", "dx", "certain", "note", "hint"
