@@ -32,6 +32,7 @@ from .base import (
     line_field,
     materialise,
     msg,
+    one_of,
     rows_of,
     rule,
 )
@@ -353,10 +354,8 @@ def _partners(ctx: Context) -> pl.LazyFrame:
 
     # Self-pay lines are on no payer's claim, so no PTP edit pairs them (as in repair.py).
     insured = pl.col("payer_class").fill_null("unknown") != "self_pay"
-    bx_lines = ctx.lines.filter(
-        pl.col("cpt").is_in(SKIN_BX) & (pl.col("dos") >= BX_START) & insured
-    )
-    df_lines = ctx.lines.filter(pl.col("cpt").is_in(definitive_codes(ctx)) & insured)
+    bx_lines = ctx.lines.filter(one_of("cpt", SKIN_BX) & (pl.col("dos") >= BX_START) & insured)
+    df_lines = ctx.lines.filter(one_of("cpt", definitive_codes(ctx)) & insured)
     bx_lines, df_lines = (
         bx_lines.join(df_lines.select(DAY_ID), on=DAY_ID, how="semi"),
         df_lines.join(bx_lines.select(DAY_ID), on=DAY_ID, how="semi"),
@@ -389,7 +388,7 @@ def _partners(ctx: Context) -> pl.LazyFrame:
             pl.col("mods").list.contains("XE").fill_null(False)
             # a multi-lesion session code's site is a region ("bilateral forearms"): an equal
             # site text cannot show that the biopsy was of a destroyed lesion
-            | pl.col("cpt").is_in(SESSION_CODES)
+            | one_of("cpt", SESSION_CODES)
         ).alias("d_soft"),
     )
 
@@ -743,10 +742,10 @@ is not flagged, because the modifier may be bypassing an edit against it.
 )
 def bx_005(ctx: Context) -> pl.LazyFrame:
     other = ctx.lines.filter(
-        ~pl.col("family").is_in(NO_PAIR_FAMILIES) | pl.col("family").is_null()
+        ~one_of("family", NO_PAIR_FAMILIES) | pl.col("family").is_null()
     ).select(DAY_ID)
     hit = ctx.lines.filter(
-        pl.col("cpt").is_in(ADDONS) & pl.col("m_distinct") & (pl.col("dos") >= BX_START)
+        one_of("cpt", ADDONS) & pl.col("m_distinct") & (pl.col("dos") >= BX_START)
     ).join(other, on=DAY_ID, how="anti")
     dmods = pl.col("mods").list.eval(
         pl.element().filter(pl.element().is_in(["59", "XE", "XS", "XP", "XU"]))
@@ -836,7 +835,7 @@ def bx_006(ctx: Context) -> pl.LazyFrame:
         label = pl.when(cond).then(pl.lit(lab)).otherwise(label)
         verified = pl.when(cond).then(pl.lit(ok)).otherwise(verified)
     hit = (
-        ctx.lines.filter(pl.col("cpt").is_in(SKIN_BX) & (pl.col("dos") >= BX_START))
+        ctx.lines.filter(one_of("cpt", SKIN_BX) & (pl.col("dos") >= BX_START))
         .with_columns(target.alias("t_code"), label.alias("t_label"), verified.alias("t_ok"))
         .filter(pl.col("t_code").is_not_null())
     )
@@ -860,7 +859,7 @@ def bx_006(ctx: Context) -> pl.LazyFrame:
             " biopsy) instead of ",
             pl.col("cpt"),
             pl.when(~pl.col("t_ok")).then(pl.lit(" if the payer follows the site-specific code")),
-            pl.when(pl.col("cpt").is_in(ADDONS)).then(
+            pl.when(one_of("cpt", ADDONS)).then(
                 pl.lit("; the remaining skin biopsies still need one primary skin-biopsy code")
             ),
         ),

@@ -22,6 +22,7 @@ from .base import (
     has_dx,
     line_rows,
     msg,
+    one_of,
     rule,
 )
 
@@ -86,7 +87,7 @@ def cos_001(ctx: Context) -> pl.LazyFrame:
     guard = ctx.ref.dx_prefixes(*GUARD_GROUPS)
     abn_ok = pl.col("mods").list.eval(pl.element().is_in(["GY", "GX"])).list.any()
     hit = (
-        ctx.lines.filter(has_dx(cosm) & pl.col("payer_class").is_in(INSURED))
+        ctx.lines.filter(has_dx(cosm) & one_of("payer_class", INSURED))
         # the guard on those few lines only: as a column, so that the optimizer does not merge
         # it into the filter above and test every line's diagnoses against it
         .with_columns(
@@ -180,9 +181,7 @@ def cos_002(ctx: Context) -> pl.LazyFrame:
         ).alias("cos_conf"),
     )
     guard = ctx.ref.dx_prefixes(*GUARD_GROUPS)
-    lines = ctx.lines.filter(
-        pl.col("payer_class").is_in(INSURED) & pl.col("cpt").is_in(cos["cpt"].to_list())
-    )
+    lines = ctx.lines.filter(one_of("payer_class", INSURED) & one_of("cpt", cos["cpt"].to_list()))
     j = _with_day_dx(ctx, lines.join(cos.lazy(), on="cpt", how="inner"))
     j = j.with_columns(pl.concat_list(pl.col("dx"), pl.col("day_dx").fill_null([])).alias("all_dx"))
     supported = (
@@ -319,7 +318,7 @@ def cos_003(ctx: Context) -> pl.LazyFrame:
     codes = ref.family(*COS003_FAMILIES)
     lines = _with_day_dx(
         ctx,
-        ctx.lines.filter(pl.col("cpt").is_in(codes) & pl.col("payer_class").is_in(MEDICARE)),
+        ctx.lines.filter(one_of("cpt", codes) & one_of("payer_class", MEDICARE)),
     ).with_columns(
         # the line's own diagnoses; the encounter's when the export has no line pointers
         pl.when(pl.col("dx").list.len() > 0)

@@ -37,6 +37,7 @@ from .base import (
     has_dx,
     line_field,
     msg,
+    one_of,
     rows_of,
     rule,
     site_partners,
@@ -152,7 +153,7 @@ def line_fee_sum(codes: Sequence[str]) -> pl.Expr:
 def doc_count(ctx: Context, codes: Sequence[str], name: str = "doc_n") -> pl.LazyFrame:
     """Per day (``day_id``): the largest documented lesion_count on the lines with these codes."""
     return (
-        ctx.lines.filter(pl.col("cpt").is_in(list(codes)))
+        ctx.lines.filter(one_of("cpt", list(codes)))
         .group_by(DAY_ID)
         .agg(pl.col("lesion_count").max().alias(name))
     )
@@ -164,7 +165,7 @@ def code_lines(ctx: Context, codes: Sequence[str]) -> pl.LazyFrame:
     Built from the line frame, which is much cheaper than list operations on the day frame's
     ``lines`` column."""
     return (
-        ctx.lines.filter(pl.col("cpt").is_in(list(codes)))
+        ctx.lines.filter(one_of("cpt", list(codes)))
         .group_by(DAY_ID)
         .agg(pl.col("_row").alias("code_rows"), pl.col("lesion_count").max().alias("doc_n"))
     )
@@ -1036,7 +1037,7 @@ def dest_008(ctx: Context) -> pl.LazyFrame:
         pl.col("fee").alias("exp_fee"),
     ).lazy()
     lines = ctx.lines.filter(
-        pl.col("cpt").is_in(list(MALIGNANT_DEST))
+        one_of("cpt", list(MALIGNANT_DEST))
         & (pl.col("site_group").is_not_null() | size.is_not_null())
     ).with_columns(
         pl.coalesce(pl.col("site_group"), pl.col("code_site_group")).alias("exp_grp"),
@@ -1215,7 +1216,7 @@ def dest_010(ctx: Context) -> pl.LazyFrame:
     paring = ctx.lines.filter(pl.col("family") == "paring").with_columns(
         only_lesion("dx", wart).alias("wart_paring")
     )
-    dest = ctx.lines.filter(pl.col("cpt").is_in(list(BENIGN_SESSION)))
+    dest = ctx.lines.filter(one_of("cpt", list(BENIGN_SESSION)))
     paring = paring.join(dest.select(DAY_ID), on=DAY_ID, how="semi")
     # (a) no modifier on either line, sites not different
     plain = site_partners(paring.filter(~pl.col("m_distinct")), dest.filter(~pl.col("m_distinct")))
@@ -1342,7 +1343,7 @@ def dest_012(ctx: Context) -> pl.LazyFrame:
         "mohs",
     ]
     caut = ctx.lines.filter(pl.col("cpt") == "17250")
-    other = ctx.lines.filter(pl.col("family").is_in(fams))
+    other = ctx.lines.filter(one_of("family", fams))
     p = site_partners(caut, other)
     j = (
         caut.join(p, on=["_file", "_row"], how="inner")
@@ -1428,7 +1429,7 @@ replace them with the practice MAC's. Medicare Advantage plans are not checked.
 def dest_013(ctx: Context) -> pl.LazyFrame:
     support = ctx.ref.dx_prefixes("SYMPTOM_SUPPORT", "WART_COVERAGE")
     lines = ctx.lines.filter(
-        pl.col("cpt").is_in(list(BENIGN_SESSION))
+        one_of("cpt", list(BENIGN_SESSION))
         & (pl.col("payer_class") == "medicare_ffs")
         & ~pl.col("m_abn")  # GA/GX/GY/GZ (features.enrich_lines)
         & (pl.col("dos") >= ICD10_START)

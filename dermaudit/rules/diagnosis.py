@@ -18,7 +18,7 @@ import polars as pl
 from .. import icd10
 from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
-from .base import ICD10_START, Context, emit, has_dx, line_rows, materialise, msg, rule
+from .base import ICD10_START, Context, emit, has_dx, line_rows, materialise, msg, one_of, rule
 
 # ---- shared helpers ----------------------------------------------------------------------
 
@@ -172,9 +172,7 @@ covers unspecified ones). 17311 also covers deep-structure involvement at any si
 )
 def dx_001(ctx: Context) -> pl.LazyFrame:
     groups = LESION_GROUPS + MOHS_GROUPS
-    lines = ctx.lines.filter(
-        pl.col("code_site_group").is_in(groups) & (pl.col("dos") >= ICD10_START)
-    )
+    lines = ctx.lines.filter(one_of("code_site_group", groups) & (pl.col("dos") >= ICD10_START))
     per_dx = (
         lines.select("_file", "_row", "code_site_group", "dx")
         .explode("dx")
@@ -192,7 +190,7 @@ def dx_001(ctx: Context) -> pl.LazyFrame:
         .filter(~pl.col("any_fit"))
     )
     doc_grp = (
-        pl.when(pl.col("code_site_group").is_in(MOHS_GROUPS))
+        pl.when(one_of("code_site_group", MOHS_GROUPS))
         .then(pl.col("site_mohs"))
         .otherwise(pl.col("site_group"))
     )
@@ -273,7 +271,7 @@ def dx_001(ctx: Context) -> pl.LazyFrame:
                 where,
                 ", bill ",
                 pl.col("alt"),
-                pl.when(pl.col("code_site_group").is_in(MOHS_GROUPS))
+                pl.when(one_of("code_site_group", MOHS_GROUPS))
                 .then(pl.lit(" (same stage)"))
                 .otherwise(pl.lit(" (same size band)")),
                 " instead of ",
@@ -365,9 +363,7 @@ the behaviour uncertain (e.g. some atypical melanocytic or spitzoid lesions). Re
 def dx_002(ctx: Context) -> pl.LazyFrame:
     d48 = ctx.ref.dx_prefixes("UNCERTAIN_BEHAVIOR")
     fams = list(DX002_FAMILIES)
-    hit = ctx.lines.filter(
-        pl.col("family").is_in(fams) & has_dx(d48) & (pl.col("dos") >= ICD10_START)
-    )
+    hit = ctx.lines.filter(one_of("family", fams) & has_dx(d48) & (pl.col("dos") >= ICD10_START))
     days = hit.group_by(DAY_KEY).agg(
         pl.col("_file").first(),
         pl.col("claim_id").first(),
@@ -451,9 +447,7 @@ UNSPECIFIED_SKIN in rulesets/ if your payers deny them).
 def dx_003(ctx: Context) -> pl.LazyFrame:
     unspec = ctx.ref.dx_prefixes("UNSPECIFIED_SKIN")
     lines = ctx.lines.filter(
-        pl.col("family").is_in(list(DX003_FAMILIES))
-        & has_dx(unspec)
-        & (pl.col("dos") >= ICD10_START)
+        one_of("family", list(DX003_FAMILIES)) & has_dx(unspec) & (pl.col("dos") >= ICD10_START)
     )
     per_dx = (
         lines.select("_file", "_row", "dx")

@@ -35,6 +35,7 @@ from .base import (
     materialise,
     msg,
     non_physician,
+    one_of,
     provider_keys,
     provider_stats,
     rows_where,
@@ -89,7 +90,7 @@ def em_type() -> pl.Expr:
 
 def is_procedure() -> pl.Expr:
     """A code with a 000/010/090 global period (from codes.csv)."""
-    return pl.col("global_days").is_in(PROC_GLOBALS).fill_null(False)
+    return one_of("global_days", PROC_GLOBALS).fill_null(False)
 
 
 def fee_of(ctx: Context, code: pl.Expr) -> pl.Expr:
@@ -118,7 +119,7 @@ def day_procedures(
     """Per same-day key: rows, codes and file of the procedures with the given global days
     (only on the days of ``only``, a frame with ``day_id``, when given), and with ``dx`` their
     diagnoses (``p_dx``)."""
-    procs = ctx.lines.filter(pl.col("global_days").is_in(globals_).fill_null(False))
+    procs = ctx.lines.filter(one_of("global_days", globals_).fill_null(False))
     if only is not None:
         procs = procs.join(only.select(DAY_ID), on=DAY_ID, how="semi")
     extra = (
@@ -402,7 +403,7 @@ def em_003(ctx: Context) -> pl.LazyFrame:
     em = lines.filter(pl.col("is_em") & pl.col("m25") & (pl.col("dx").list.len() > 0)).join(
         major_day_keys(ctx), on=DAY_KEY, how="anti"
     )
-    minor = lines.filter(pl.col("global_days").is_in(["000", "010"]).fill_null(False))
+    minor = lines.filter(one_of("global_days", ["000", "010"]).fill_null(False))
     # First the cheap test on the days of those E/M lines (every E/M diagnosis is one of the
     # day's procedure diagnoses), then the codes, rows and diagnosis signatures of the few
     # days that pass it.
@@ -768,7 +769,7 @@ assumed to share it (review). Pathology lines are skipped (not face to face).
 """,
 )
 def em_006(ctx: Context) -> pl.LazyFrame:
-    new = ctx.lines.filter(pl.col("cpt").is_in(list(NEW_TO_EST)) & NOT_SELF_PAY).with_columns(
+    new = ctx.lines.filter(one_of("cpt", list(NEW_TO_EST)) & NOT_SELF_PAY).with_columns(
         group_key(ctx).alias("grp"),
         specialty_key(ctx).alias("spec"),
         non_physician(ctx).alias("npp"),
@@ -1008,8 +1009,8 @@ def _em_008_stats(ctx: Context) -> pl.LazyFrame:
     high_any = pl.lit(False)
     for key, _label, denom, high, _bk, _bt, era in LEVEL_METRICS:
         in_era = modern if era == "modern" else ~modern
-        in_denom = in_era & pl.col("cpt").is_in(denom)
-        is_high = in_denom & pl.col("cpt").is_in(high)
+        in_denom = in_era & one_of("cpt", denom)
+        is_high = in_denom & one_of("cpt", high)
         aggs.append(pl.col("units").filter(in_denom).sum().alias(f"n_{key}"))
         aggs.append(pl.col("units").filter(is_high).sum().alias(f"k_{key}"))
         high_any = high_any | is_high
@@ -1188,7 +1189,7 @@ def em_009(ctx: Context) -> pl.LazyFrame:
     minor = ctx.ref.dx_prefixes("MINOR_BENIGN")
     top = {"99215": "99213", "99205": "99203"}
     em = (
-        ctx.lines.filter(pl.col("cpt").is_in(list(top)) & NOT_SELF_PAY)
+        ctx.lines.filter(one_of("cpt", list(top)) & NOT_SELF_PAY)
         .join(ctx.days.select(DAY_ID, pl.col("dx").alias("day_dx")), on=DAY_ID, how="left")
         .with_columns(
             pl.when(pl.col("dx").list.len() > 0)
@@ -1424,7 +1425,7 @@ def em_012(ctx: Context) -> pl.LazyFrame:
     g2212 = ctx.fee("G2212")
     lvl5 = (ctx.u("99205") + ctx.u("99215")) > 0
     pro = ctx.lines.filter(
-        pl.col("cpt").is_in(["G2212", "99417"]) & NOT_SELF_PAY & (pl.col("dos") >= EM_2021)
+        one_of("cpt", ["G2212", "99417"]) & NOT_SELF_PAY & (pl.col("dos") >= EM_2021)
     )
     day = ctx.days.join(pro.select(DAY_ID), on=DAY_ID, how="semi").select(
         DAY_ID,

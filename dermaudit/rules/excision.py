@@ -26,6 +26,7 @@ from .base import (
     emit,
     has_dx,
     msg,
+    one_of,
     rule,
     site_partners,
 )
@@ -76,7 +77,7 @@ AAPC_EXCISION = (
 def excision_bands(ctx: Context) -> pl.DataFrame:
     """Excision codes with family, location group, band index (0 = up to 0.5 cm) and fee."""
     return (
-        ctx.ref.codes.filter(pl.col("family").is_in(["excision_benign", "excision_malignant"]))
+        ctx.ref.codes.filter(one_of("family", ["excision_benign", "excision_malignant"]))
         .select(
             pl.col("code"),
             pl.col("family"),
@@ -662,10 +663,10 @@ def exc_005(ctx: Context) -> pl.LazyFrame:
     small = ctx.ref.codes.filter(
         (pl.col("family") == "excision_benign") & (pl.col("size_max_cm") <= 0.5)
     )["code"].to_list()
-    risk = pl.col("family").is_in(["repair_intermediate", "repair_complex"]) & (
+    risk = one_of("family", ["repair_intermediate", "repair_complex"]) & (
         pl.col("kind") == "primary"
     )
-    source = is_excision() | pl.col("cpt").is_in(PUNCH_INCISIONAL)
+    source = is_excision() | one_of("cpt", PUNCH_INCISIONAL)
     mal = ctx.ref.dx_prefixes(*MALIGNANT_GROUPS)
     s_dxe = (
         pl.when(pl.col("s_dx").list.len() > 0)
@@ -986,9 +987,9 @@ CMS PTP file (PTP-001) for those. At most 20 partner rows are listed.
 )
 def exc_008(ctx: Context) -> pl.LazyFrame:
     deb = ctx.lines.filter(
-        pl.col("cpt").is_in(list(DEBRIDEMENT)) & (pl.col("payer_class") != "self_pay")
+        one_of("cpt", list(DEBRIDEMENT)) & (pl.col("payer_class") != "self_pay")
     ).filter(~_distinct_or_anatomic(ctx))
-    rem = ctx.lines.filter(pl.col("family").is_in(list(LESION_REMOVAL))).filter(
+    rem = ctx.lines.filter(one_of("family", list(LESION_REMOVAL))).filter(
         ~_distinct_or_anatomic(ctx)
     )
     deb = deb.join(rem.select(DAY_ID), on=DAY_ID, how="semi")
@@ -1080,7 +1081,7 @@ partner rows are listed.
 )
 def exc_009(ctx: Context) -> pl.LazyFrame:
     idd = ctx.lines.filter(
-        pl.col("cpt").is_in(list(ID_CODES)) & (pl.col("payer_class") != "self_pay")
+        one_of("cpt", list(ID_CODES)) & (pl.col("payer_class") != "self_pay")
     ).filter(~_distinct_or_anatomic(ctx))
     exc = ctx.lines.filter(is_excision()).filter(~_distinct_or_anatomic(ctx))
     idd = idd.join(exc.select(DAY_ID), on=DAY_ID, how="semi")

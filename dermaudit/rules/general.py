@@ -18,7 +18,7 @@ import polars as pl
 
 from ..features import DAY_ID, DAY_KEY, EM_OFFICE, day_key_first
 from ..model import Confidence, Money, Severity
-from .base import MEDICARE, Context, emit, line_rows, msg, rule
+from .base import MEDICARE, Context, emit, line_rows, msg, one_of, rule
 
 REPEAT_MODS = ["76", "77", "59", "XE", "XS", "XP", "XU"]
 
@@ -224,9 +224,9 @@ def gen_002(ctx: Context) -> pl.LazyFrame:
         .list.eval(pl.element().filter(pl.element() != ""))
         .alias("primaries"),
         pl.col("confidence").fill_null("U").str.strip_chars().alias("pair_conf"),
-    ).filter(~pl.col("cpt").is_in(list(ADDON_OWNED_BY)) & (pl.col("primaries").list.len() > 0))
+    ).filter(~one_of("cpt", list(ADDON_OWNED_BY)) & (pl.col("primaries").list.len() > 0))
     lines = (
-        ctx.lines.filter(pl.col("cpt").is_in(addons["cpt"].to_list()))
+        ctx.lines.filter(one_of("cpt", addons["cpt"].to_list()))
         .join(addons.lazy(), on="cpt", how="inner")
         .filter(_valid_on_dos())
     )
@@ -423,13 +423,13 @@ def gen_003(ctx: Context) -> pl.LazyFrame:
         pl.col("per").fill_null("day").str.strip_chars().str.to_lowercase().alias("per"),
         pl.col("mai").fill_null("").str.strip_chars().alias("mai"),
         pl.col("confidence").fill_null("U").str.strip_chars().alias("cap_conf"),
-    ).filter(pl.col("cap").is_not_null() & ~pl.col("cpt").is_in(list(CAP_OWNED_BY)))
+    ).filter(pl.col("cap").is_not_null() & ~one_of("cpt", list(CAP_OWNED_BY)))
     owned_fam = list(CAP_OWNED_FAMILIES)
     by_line = (pl.col("per") == "line") | (pl.col("mai") == "1")
     lines = (
-        ctx.lines.filter(pl.col("cpt").is_in(caps["cpt"].to_list()))
+        ctx.lines.filter(one_of("cpt", caps["cpt"].to_list()))
         .join(caps.lazy(), on="cpt", how="inner")
-        .filter(_valid_on_dos() & ~pl.col("family").is_in(owned_fam))
+        .filter(_valid_on_dos() & ~one_of("family", owned_fam))
         .with_columns(by_line.alias("by_line"))
     )
     line_hits = lines.filter(pl.col("by_line") & (pl.col("units") > pl.col("cap"))).select(
@@ -634,17 +634,17 @@ def gen_004(ctx: Context) -> pl.LazyFrame:
     cosmetic = ctx.ref.cosmetic["code"].to_list()
     owned = pl.lit(False)
     for code, payers, _owner in STATUS_OWNED_BY:
-        owned = owned | ((pl.col("cpt") == code) & pl.col("payer_class").is_in(payers))
+        owned = owned | ((pl.col("cpt") == code) & one_of("payer_class", payers))
     cover_mod = pl.col("mods").list.eval(pl.element().is_in(COVERAGE_MODS)).list.any()
     lines = (
-        ctx.lines.filter(pl.col("payer_class").is_in(MEDICARE))
+        ctx.lines.filter(one_of("payer_class", MEDICARE))
         .with_columns(_status_on_dos().alias("st"))
         .join(conf.lazy(), on="cpt", how="left")
     )
     st = pl.col("st")
     is_i = st.is_in(["I", "G"])
     is_b = st.is_in(["B", "P"]) & (pl.col("charge").fill_null(0) > 0)
-    is_cov = st.is_in(["R", "N", "X", "C"]) & ~pl.col("cpt").is_in(cosmetic) & ~cover_mod
+    is_cov = st.is_in(["R", "N", "X", "C"]) & ~one_of("cpt", cosmetic) & ~cover_mod
     hit = lines.filter(((is_i | is_b | is_cov) & ~owned).fill_null(False))
     meaning = (
         pl.when(is_i)

@@ -22,6 +22,7 @@ from .base import (
     line_rows,
     materialise,
     msg,
+    one_of,
     provider_keys,
     provider_stats,
     rule,
@@ -459,7 +460,7 @@ def mod_003(ctx: Context) -> pl.LazyFrame:
 
 
 def _mod_004_stats(ctx: Context) -> pl.LazyFrame:
-    procs = ctx.lines.filter(pl.col("global_days").is_in([*PROC_GLOBALS, "ZZZ"]).fill_null(False))
+    procs = ctx.lines.filter(one_of("global_days", [*PROC_GLOBALS, "ZZZ"]).fill_null(False))
     per = procs.group_by("provider").agg(pl.len().alias("n"), pl.col("m_distinct").sum().alias("k"))
     support = procs.filter(pl.col("m_distinct")).select("_file", "_row", "provider")
     return provider_stats(support, per)
@@ -620,10 +621,7 @@ def mod_005(ctx: Context) -> pl.LazyFrame:
         text = pl.when(c).then(pl.lit(t)).otherwise(text)
         cond = cond | c
     gy_covered = (
-        ~cond
-        & _has("GY")
-        & pl.col("family").is_in(BENIGN_REMOVAL).fill_null(False)
-        & has_dx(symptom)
+        ~cond & _has("GY") & one_of("family", BENIGN_REMOVAL).fill_null(False) & has_dx(symptom)
     )
     # as columns, so the list checks run on the few GA/GX/GY/GZ lines only
     hit = lines.with_columns(cond.alias("contra"), gy_covered.alias("gy_covered")).filter(
@@ -748,10 +746,10 @@ def mod_006(ctx: Context) -> pl.LazyFrame:
     wrong_code = (m24 & ~is_em) | (mg & is_em)
     start = (ctx.first_dos or date(1900, 1, 1)) + timedelta(days=90)
     cand = lines.filter(~wrong_code & ((m24 & is_em) | (mg & ~is_em))).with_columns(
-        pl.col("global_days").is_in(["010", "090"]).fill_null(False).alias("self_glob")
+        one_of("global_days", ["010", "090"]).fill_null(False).alias("self_glob")
     )
     glob_lines = ctx.lines.filter(
-        NOT_SELF_PAY & pl.col("global_days").is_in(["010", "090"]).fill_null(False)
+        NOT_SELF_PAY & one_of("global_days", ["010", "090"]).fill_null(False)
     ).join(cand.select("patient_id").unique(), on="patient_id", how="semi")
     # the surgery days of the candidates' patients: date, diagnoses and line count
     gdays = glob_lines.group_by("patient_id", "dos").agg(

@@ -34,6 +34,7 @@ from .base import (
     materialise,
     msg,
     non_physician,
+    one_of,
     opt_col,
     provider_keys,
     provider_stats,
@@ -298,7 +299,7 @@ compared. The export cannot show which specimen a pathology unit belongs to.
 """,
 )
 def mohs_003(ctx: Context) -> pl.LazyFrame:
-    path = ctx.lines.filter(pl.col("cpt").is_in(list(SURG_PATH)) & ~pl.col("m_distinct"))
+    path = ctx.lines.filter(one_of("cpt", list(SURG_PATH)) & ~pl.col("m_distinct"))
     j = path.join(_mohs_day_info(ctx), on=DAY_ID, how="inner")
     other = pl.col("other_specimen")
     return emit(
@@ -357,7 +358,7 @@ PRIOR_BIOPSY_DAYS = 60  # a biopsy this many days before the Mohs date is a prio
 
 def _mohs_stage_lines(ctx: Context) -> pl.LazyFrame:
     """The Mohs stage lines (17311-17314) with their site, diagnoses and modifier flag."""
-    return ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).select(
+    return ctx.lines.filter(one_of("cpt", list(MOHS_STAGES))).select(
         DAY_ID,
         pl.col("_row").alias("m_row"),
         pl.col("cpt").alias("m_cpt"),
@@ -434,9 +435,9 @@ def prior_biopsy(ctx: Context, left: pl.LazyFrame) -> pl.LazyFrame:
 def _frozen_section_days(ctx: Context) -> pl.LazyFrame:
     """Mohs days with a frozen section (88331/88332): ``fs_mod`` = every frozen-section line
     carries 59 or an X{EPSU} modifier."""
-    mohs_days = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).select(DAY_ID).unique()
+    mohs_days = ctx.lines.filter(one_of("cpt", list(MOHS_STAGES))).select(DAY_ID).unique()
     return (
-        ctx.lines.filter(pl.col("cpt").is_in(["88331", "88332"]))
+        ctx.lines.filter(one_of("cpt", ["88331", "88332"]))
         .join(mohs_days, on=DAY_ID, how="semi")
         .group_by(DAY_ID)
         .agg(pl.col("m_distinct").all().alias("fs_mod"))
@@ -461,7 +462,7 @@ def frozen_section_exception(ctx: Context) -> pl.LazyFrame:
         ~pl.col("prior_same").fill_null(False) & ~pl.col("prior_any").fill_null(False)
     )
     fs_lines = (
-        ctx.lines.filter(pl.col("cpt").is_in(["88331", "88332"]))
+        ctx.lines.filter(one_of("cpt", ["88331", "88332"]))
         .join(ok.select(DAY_ID).unique(), on=DAY_ID, how="semi")
         .select("_file", "_row")
     )
@@ -714,7 +715,7 @@ a shared diagnosis code only raises a review (two BCCs of the same region share 
 )
 def mohs_005(ctx: Context) -> pl.LazyFrame:
     left = (
-        ctx.lines.filter(pl.col("family").is_in(["excision_malignant", "destruction_malignant"]))
+        ctx.lines.filter(one_of("family", ["excision_malignant", "destruction_malignant"]))
         .join(_mohs_day_info(ctx).select(DAY_ID), on=DAY_ID, how="semi")
         .with_columns(_distinct_or_anatomic(ctx).alias("l_mod"))
         .filter(~pl.col("l_mod"))
@@ -864,7 +865,7 @@ def mohs_006(ctx: Context) -> pl.LazyFrame:
     )
     lines = (
         ctx.lines.filter(
-            pl.col("cpt").is_in(list(MOHS_STAGES))
+            one_of("cpt", list(MOHS_STAGES))
             & pl.col("site_mohs").is_not_null()
             & (pl.col("site_mohs") != pl.col("code_site_group"))
         )
@@ -939,7 +940,7 @@ STAT_COL = re.compile(r"^cases_(hn|tal)_(\d{4})$")
 def _mohs_007_stats(ctx: Context) -> pl.LazyFrame:
     """Per provider, additive: first-stage units (cases_<fam>_<year>) and add-on stage units
     (extra_<fam>_<year>) for each site family and calendar year of the data."""
-    lines = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS_STAGES))).with_columns(
+    lines = ctx.lines.filter(one_of("cpt", list(MOHS_STAGES))).with_columns(
         pl.col("dos").dt.year().alias("year")
     )
     years = (
@@ -1225,7 +1226,7 @@ professional association - is a physician).
 """,
 )
 def mohs_009(ctx: Context) -> pl.LazyFrame:
-    m = ctx.lines.filter(pl.col("cpt").is_in(list(MOHS)) & non_physician(ctx))
+    m = ctx.lines.filter(one_of("cpt", list(MOHS)) & non_physician(ctx))
     per = m.group_by(*DAY_KEY).agg(
         pl.col("_file", "claim_id", "payer_class").first(),
         pl.col("_row").sort().alias("rows"),
@@ -1257,7 +1258,7 @@ def mohs_009(ctx: Context) -> pl.LazyFrame:
             pl.col("txt"),
         ),
         amount=pl.col("amt"),
-        severity=pl.when(pl.col("payer_class").is_in(MEDICARE))
+        severity=pl.when(one_of("payer_class", MEDICARE))
         .then(pl.lit("compliance"))
         .otherwise(pl.lit("review")),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from ..model import Confidence, Money, Severity
-from .base import SURG_PATH, Context, emit, msg, rule
+from .base import SURG_PATH, Context, emit, msg, one_of, rule
 from .biopsy import BX_START, TECHNIQUES, usd
 
 PATIENT_DAY = ["patient_id", "dos"]
@@ -39,14 +39,14 @@ def _patient_days(ctx: Context, keep: pl.Expr) -> pl.LazyFrame:
     the patient-days with more than one specimen (both PATH rules need that) matching ``keep``
     (an expression on the numbers, codes and date)."""
     lines = ctx.lines
-    path_code = pl.col("cpt").is_in(SURG_PATH)
+    path_code = one_of("cpt", SURG_PATH)
     comp26 = pl.col("mods").list.contains("26").fill_null(False)
     comptc = pl.col("mods").list.contains("TC").fill_null(False)
-    per_unit = pl.col("family").is_in(PER_UNIT_FAMILIES) | pl.col("cpt").is_in(PER_UNIT_CODES)
+    per_unit = one_of("family", PER_UNIT_FAMILIES) | one_of("cpt", PER_UNIT_CODES)
     capacity = (
         pl.when(per_unit)
         .then(pl.col("units"))
-        .when(pl.col("cpt").is_in(PER_LINE_CODES))
+        .when(one_of("cpt", PER_LINE_CODES))
         .then(pl.lit(1))
         .otherwise(pl.lit(0))
     )
@@ -70,9 +70,7 @@ def _patient_days(ctx: Context, keep: pl.Expr) -> pl.LazyFrame:
         .filter(pl.col("specimens") > 1)
         .select(PATIENT_DAY)
     )
-    relevant = (
-        path_code | per_unit | pl.col("cpt").is_in(PER_LINE_CODES) | (pl.col("family") == "mohs")
-    )
+    relevant = path_code | per_unit | one_of("cpt", PER_LINE_CODES) | (pl.col("family") == "mohs")
 
     def day_lines(keys: pl.LazyFrame) -> pl.LazyFrame:
         """The lines that matter on the patient-days in ``keys``, with per-line numbers."""

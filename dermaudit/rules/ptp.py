@@ -12,7 +12,7 @@ import polars as pl
 
 from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, rule
+from .base import Context, emit, msg, one_of, rule
 
 DESTRUCTION = (
     "destruction_premalignant",
@@ -183,7 +183,7 @@ def ptp_001(ctx: Context) -> pl.LazyFrame:
     live_codes = sorted(
         set(live["column1"].drop_nulls().to_list()) | set(live["column2"].drop_nulls().to_list())
     )
-    base = ctx.lines.filter(pl.col("cpt").is_in(live_codes)).select(
+    base = ctx.lines.filter(one_of("cpt", live_codes)).select(
         "_file",
         "_row",
         "claim_id",

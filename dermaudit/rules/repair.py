@@ -50,7 +50,7 @@ import polars as pl
 
 from ..features import DAY_ID, DAY_KEY, day_key_first
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, rule
+from .base import Context, emit, msg, one_of, rule
 
 MOHS_CODES = ("17311", "17312", "17313", "17314", "17315")
 LINE_KEY = [*DAY_KEY, "_file", "_row"]  # one charge line, with its same-day key
@@ -127,7 +127,7 @@ def prep_lines(ctx: Context, lines: pl.LazyFrame, prefix: str = "") -> pl.LazyFr
     """
     anat = ctx.ref.modifiers_of("anatomic")
     mohs = (
-        ctx.lines.filter(pl.col("cpt").is_in(MOHS_CODES))
+        ctx.lines.filter(one_of("cpt", MOHS_CODES))
         .group_by(DAY_ID)
         .agg(norm_site().alias("_mohs_sites"))
     )
@@ -525,7 +525,7 @@ def emit_bundled(
 
 
 def fam(*families: str) -> pl.Expr:
-    return pl.col("family").is_in(list(families))
+    return one_of("family", list(families))
 
 
 def is_simple() -> pl.Expr:
@@ -562,7 +562,7 @@ def exc_simple_repair_hits(ctx: Context) -> pl.LazyFrame:
 def repair_bands(ctx: Context) -> pl.DataFrame:
     """Primary repair codes: slug, code, band limits (cm), fee."""
     return ctx.ref.codes.filter(
-        pl.col("family").is_in(list(REPAIR_FAMILIES)) & (pl.col("kind") == "primary")
+        one_of("family", list(REPAIR_FAMILIES)) & (pl.col("kind") == "primary")
     ).select(
         pl.col("site_group").alias("slug"),
         pl.col("family").alias("b_family"),
@@ -588,9 +588,7 @@ def band_code(
         .lazy()
     )
     addon = (
-        ctx.ref.codes.filter(
-            pl.col("family").is_in(list(REPAIR_FAMILIES)) & (pl.col("kind") == "addon")
-        )
+        ctx.ref.codes.filter(one_of("family", list(REPAIR_FAMILIES)) & (pl.col("kind") == "addon"))
         .select(
             pl.col("site_group").alias("_slug"),
             pl.col("code").alias("_a_code"),
@@ -844,7 +842,7 @@ have closed another wound, in which case the claim needs XS/59. Tangential biops
 """,
 )
 def rpr_002(ctx: Context) -> pl.LazyFrame:
-    hits = bundled(ctx, is_simple(), pl.col("cpt").is_in(PUNCH_INCISIONAL), guard_risk="all")
+    hits = bundled(ctx, is_simple(), one_of("cpt", PUNCH_INCISIONAL), guard_risk="all")
     taken = pl.concat(
         [
             exc_simple_repair_hits(ctx).select(LINE_KEY),

@@ -12,7 +12,7 @@ import polars as pl
 
 from ..features import DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import MEDICARE, Context, emit, msg, provider_keys, provider_stats, rule
+from .base import MEDICARE, Context, emit, msg, one_of, provider_keys, provider_stats, rule
 
 # G2211 was bundled (status B, no payment) before 2024-01-01 (CMS PFS RVU files, P).
 NOT_PAYABLE_BEFORE: dict[str, date] = {"G2211": date(2024, 1, 1)}
@@ -197,7 +197,7 @@ def rev_002(ctx: Context) -> pl.LazyFrame:
         pl.col("code").alias("cpt"), pl.col("mult_proc").str.strip_chars().alias("mp")
     )
     lines = ctx.lines.filter(
-        pl.col("payer_class").is_in(MEDICARE) & pl.col("fee").is_not_null() & (pl.col("units") > 0)
+        one_of("payer_class", MEDICARE) & pl.col("fee").is_not_null() & (pl.col("units") > 0)
     ).join(mp.lazy(), on="cpt", how="inner")
     reduced = lines.filter(pl.col("mp") == "2")
     days = (

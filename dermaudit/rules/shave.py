@@ -15,7 +15,7 @@ import polars as pl
 
 from ..features import DAY_ID, DAY_KEY
 from ..model import Confidence, Money, Severity
-from .base import Context, emit, msg, rule
+from .base import Context, emit, msg, one_of, rule
 from .biopsy import compare_text, money_dir, norm_site
 
 GROUP_LABEL = {
@@ -95,7 +95,7 @@ def shv_001(ctx: Context) -> pl.LazyFrame:
     table = shave_table(ctx)
     size = pl.col("lesion_size_cm")
     lines = ctx.lines.filter(
-        pl.col("cpt").is_in(table["code"].to_list())
+        one_of("cpt", table["code"].to_list())
         & pl.col("site_group").is_not_null()
         & (size > 0).fill_null(False)
     )
@@ -204,7 +204,7 @@ clears it, because the repair may belong to that wound. Different sites clear it
 def shv_002(ctx: Context) -> pl.LazyFrame:
     injury = pl.col("dx").list.eval(pl.element().str.contains(r"^[ST]")).list.any().fill_null(False)
     other = (
-        ctx.lines.filter(~pl.col("family").is_in(NO_WOUND_FAMILIES))
+        ctx.lines.filter(~one_of("family", NO_WOUND_FAMILIES))
         .select(DAY_ID)
         .unique()
         .with_columns(pl.lit(True).alias("other"))

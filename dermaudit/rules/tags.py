@@ -13,7 +13,7 @@ import polars as pl
 
 from ..features import DAY_ID, day_key_first
 from ..model import Confidence, Money, Severity
-from .base import Context, all_dx_in, emit, has_dx, msg, rows_of, rule
+from .base import Context, all_dx_in, emit, has_dx, msg, one_of, rows_of, rule
 from .biopsy import code_units, compare_text, join_plus, money_dir
 
 # 17110/17111 became benign-lesion-only codes (tags moved to 11200/11201) on 2007-01-01.
@@ -77,7 +77,7 @@ def tag_001(ctx: Context) -> pl.LazyFrame:
     f200, f201 = ctx.fee("11200"), ctx.fee("11201")
     cap = pl.when(pl.col("cpt") == "11200").then(15).otherwise(10)
     counts = (
-        ctx.lines.filter(pl.col("cpt").is_in(["11200", "11201"]))
+        ctx.lines.filter(one_of("cpt", ["11200", "11201"]))
         .group_by(DAY_ID)
         .agg(
             pl.col("lesion_count").max().alias("n_max"),
@@ -208,9 +208,7 @@ rarely destroyed in dermatology.
 def tag_002(ctx: Context) -> pl.LazyFrame:
     f200, f201 = ctx.fee("11200"), ctx.fee("11201")
     hit = (
-        ctx.lines.filter(
-            pl.col("cpt").is_in(["17110", "17111"]) & (pl.col("dos") >= BENIGN_ONLY_FROM)
-        )
+        ctx.lines.filter(one_of("cpt", ["17110", "17111"]) & (pl.col("dos") >= BENIGN_ONLY_FROM))
         # the list work on those lines only (a column, so the filters are not merged)
         .with_columns(tag_only_dx(ctx).alias("tag_only"))
         .filter(pl.col("tag_only"))
@@ -293,12 +291,12 @@ destruction needs no modifier).
 )
 def tag_003(ctx: Context) -> pl.LazyFrame:
     mods = [*ctx.ref.modifiers_of("distinct"), *ctx.ref.modifiers_of("anatomic")]
-    dest_primary = pl.col("cpt").is_in(["17000", "17110"])
+    dest_primary = one_of("cpt", ["17000", "17110"])
     # only the days with 11200 can fire: keep their lines before the list and group work
     tag_days = ctx.lines.filter(pl.col("cpt") == "11200").select(DAY_ID)
     lines = (
         ctx.lines.filter(
-            pl.col("cpt").is_in(["11200", "11201", "17000", "17003", "17110"])
+            one_of("cpt", ["11200", "11201", "17000", "17003", "17110"])
             & (pl.col("dos") >= BENIGN_ONLY_FROM)
             # self-pay lines (e.g. cosmetic tag removal) are on no payer's claim: no edit applies
             & (pl.col("payer_class").fill_null("unknown") != "self_pay")
