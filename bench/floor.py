@@ -9,11 +9,28 @@ Times, in one process and one run (medians of --repeat), on the same CSV:
 3. ``read + day counts``: the same and a per-day group-by that only counts eight codes;
 4. ``read + day frame``: the same and the smallest per-patient-day frame a rule catalogue
    needs: one row per (patient, date, provider) with the day's codes, modifiers and
-   diagnoses as lists;
+   diagnoses as lists (grouped on the three text keys: dermaudit's own day frame, grouped on
+   an integer day id, costs less, so this row is no floor for it);
 5. ``eight checks``: the same and eight simple same-day checks written as filters on that
-   frame.
+   frame;
 
-and prints each as a multiple of ``read``. No test runs this.
+then the steps every dermaudit scan must take before any rule, on the same file:
+
+6. ``dermaudit read``: the reader, which also computes the file's SHA-256 (the report names
+   the audited file by it) and checks that the bytes are UTF-8 (else it reads cp1252);
+7. ``+ set-aside test``: the same and the test that finds blank lines, repeated headers,
+   totals and footers (counted and named in the report, never audited as charges);
+8. ``+ column roles``: the same and role detection on the sample;
+9. and 11. those three steps followed by the day counts or by the day frame of 3 and 4 (on
+   the read text): the least a scan with dermaudit's safety steps can cost before it
+   normalises a cell for a rule;
+10. those three steps, the columns the four rules of the design card read (code, modifiers,
+   diagnoses, payer class; each distinct value normalised once) and the day counts: the
+   least a four-rule scan with the safety steps can cost before it runs a rule, builds a
+   finding or writes a file.
+
+Each is printed as a multiple of ``read`` and of the bare read with type inference
+(``pl.read_csv(path)``, the denominator of ``bench/run.py``). No test runs this.
 """
 
 from __future__ import annotations
@@ -21,8 +38,20 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import polars as pl
+
+from dermaudit.ingest import layout, readers, roles
+from dermaudit.ingest.normalize import derive
+
+
+def safety(path: str) -> pl.DataFrame:
+    """dermaudit's reader (with SHA-256 and the UTF-8 check), set-aside test and roles."""
+    frame = readers.read_all(Path(path))[0].frame
+    layout.set_aside_reasons(frame, frame.columns)
+    roles.infer(frame)
+    return frame
 
 
 def parse_dates(df: pl.DataFrame, col: str) -> pl.DataFrame:
@@ -54,13 +83,31 @@ def day_frame(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def day_counts(df: pl.DataFrame) -> pl.DataFrame:
-    """The cheapest per-day frame: no lists, one count per code of eight checks."""
+    """The cheapest per-day frame: no lists, one count per code of eight checks (the flags
+    are computed first, so the group-by only sums integer columns)."""
     codes = ["17000", "17003", "17004", "11102", "17311", "17313", "11200", "17110"]
     return (
         parse_dates(df, "Date of Service")
+        .with_columns([(pl.col("CPT") == c).cast(pl.UInt32).alias(c) for c in codes])
         .group_by("Patient ID", "dos", "Rendering Provider")
-        .agg([(pl.col("CPT") == c).sum().alias(c) for c in codes])
+        .agg(pl.col(codes).sum())
     )
+
+
+def card_columns(df: pl.DataFrame) -> pl.DataFrame:
+    """The columns the four rules of the design card read, each normalised once per distinct
+    value (dermaudit's ``derive``): the code, the two modifiers and three diagnoses as lists,
+    and the payer's class (a keyword test)."""
+    mods = pl.concat_str([pl.col("Mod 1"), pl.col("Mod 2")], separator=",", ignore_nulls=True)
+    dx = pl.concat_str(
+        [pl.col("Diag 1"), pl.col("Diag 2"), pl.col("Diag 3")], separator=",", ignore_nulls=True
+    )
+    df = df.with_columns(mods.alias("_m"), dx.alias("_d"))
+    df = derive(df, "CPT", {"cpt": pl.col("CPT").str.strip_chars().str.to_uppercase()})
+    df = derive(df, "_m", {"mods": pl.col("_m").str.split(",")})
+    df = derive(df, "_d", {"dx": pl.col("_d").str.split(",")})
+    medicare = pl.col("Payer").str.to_lowercase().str.contains("medicare")
+    return derive(df, "Payer", {"payer_class": pl.when(medicare).then(pl.lit("medicare"))})
 
 
 def eight_checks(days: pl.DataFrame) -> list[pl.DataFrame]:
@@ -99,6 +146,17 @@ def main() -> None:
         "read + day frame + eight checks": lambda: eight_checks(
             day_frame(pl.read_csv(a.file, infer_schema=False))
         ),
+        "dermaudit read (+ SHA-256, UTF-8 check)": lambda: readers.read_all(Path(a.file)),
+        "+ set-aside test": lambda: layout.set_aside_reasons(
+            f := readers.read_all(Path(a.file))[0].frame, f.columns
+        ),
+        "+ column roles": lambda: safety(a.file),
+        "safety steps + day counts (no lists)": lambda: day_counts(safety(a.file)),
+        "safety steps + card columns + day counts": lambda: day_counts(
+            card_columns(safety(a.file))
+        ),
+        "safety steps + day frame": lambda: day_frame(safety(a.file)),
+        "bare read (type inference)": lambda: pl.read_csv(a.file),
     }
     times: dict[str, list[float]] = {k: [] for k in steps}
     for _ in range(a.repeat):
@@ -107,10 +165,11 @@ def main() -> None:
             f()
             times[k].append(time.perf_counter() - t)
     base = statistics.median(times["read"])
-    print("| step | median s | x read |\n|---|---:|---:|")
+    bare = statistics.median(times["bare read (type inference)"])
+    print("| step | median s | x read | x bare read |\n|---|---:|---:|---:|")
     for k, v in times.items():
         m = statistics.median(v)
-        print(f"| {k} | {m:.2f} | {m / base:.1f}x |")
+        print(f"| {k} | {m:.2f} | {m / base:.1f}x | {m / bare:.1f}x |")
 
 
 if __name__ == "__main__":
