@@ -16,7 +16,7 @@ from .features import DAY_ID, build_days, enrich_lines, line_counts
 from .ingest import Ingested
 from .model import FINDINGS_SCHEMA, SEVERITY_ORDER, Severity, empty_findings
 from .refdata import RefData
-from .rules.base import RULES, Context, Rule
+from .rules.base import RULES, Context, Rule, one_of
 
 COLLECT_ENGINE: Literal["in-memory"] = "in-memory"
 
@@ -201,7 +201,7 @@ class Scopes:
             col = "patient_id" if by_patient else DAY_ID
             keys = (
                 self.lines.lazy()
-                .filter(pl.col("family").is_in(r.scope))
+                .filter(one_of("family", r.scope))
                 .select(pl.col(col).unique().implode())
                 .collect(engine=COLLECT_ENGINE)
                 .to_series()
