@@ -12,11 +12,11 @@ import polars as pl
 
 from . import rules as _rules  # noqa: F401  (imports register every rule)
 from .errors import UsageError
-from .features import DAY_ID, build_days, enrich_lines, line_counts
+from .features import DAY_ID, build_days, enrich_lines, line_counts, one_of
 from .ingest import Ingested
 from .model import FINDINGS_SCHEMA, SEVERITY_ORDER, Severity, empty_findings
 from .refdata import RefData
-from .rules.base import RULES, Context, Rule, one_of
+from .rules.base import RULES, Context, Rule
 
 COLLECT_ENGINE: Literal["in-memory"] = "in-memory"
 

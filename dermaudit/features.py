@@ -38,6 +38,18 @@ MOHS_CODES = ["17311", "17312", "17313", "17314", "17315"]
 PROCEDURE_GLOBALS = ["000", "010", "090", "ZZZ"]  # as MOD-004 counts procedure lines
 
 
+def one_of(col: str, values: Iterable[str]) -> pl.Expr:
+    """``pl.col(col).is_in(values)`` for the code, family, payer-class and global columns.
+
+    A short list of text values is tested as equalities: on 1M lines Polars' ``is_in`` of a
+    text column costs 14-20 ms whatever the list's length, an equality about 1.3 ms. The
+    result is the same, null for a null cell included."""
+    vals = list(values)
+    if 0 < len(vals) <= 8 and all(isinstance(v, str) for v in vals):
+        return pl.any_horizontal([pl.col(col) == v for v in vals])
+    return pl.col(col).is_in(vals)
+
+
 def mod_flag(mod: str | list[str]) -> pl.Expr:
     mods = [mod] if isinstance(mod, str) else mod
     return pl.col("mods").list.eval(pl.element().is_in(mods)).list.any().fill_null(False)
@@ -163,7 +175,7 @@ def build_days(
         .alias("dx"),
         pl.col("is_em").any().alias("has_em"),
         (pl.col("is_em") & ~pl.col("m25")).any().alias("em_lacks25"),
-        pl.col("global_days").is_in(["000", "010"]).any().alias("has_minor"),
+        one_of("global_days", ["000", "010"]).any().alias("has_minor"),
         (pl.col("global_days") == "090").any().alias("has_major"),
         pl.len().alias("n_lines"),
     ]
@@ -227,8 +239,8 @@ def line_counts(lines: pl.DataFrame) -> dict[str, pl.DataFrame]:
             "provider": pl.DataFrame(schema={"provider": pl.String}),
             "month": pl.DataFrame(schema={"month": pl.String, "encounters": pl.UInt32}),
         }
-    minor = pl.col("global_days").is_in(["000", "010"]).fill_null(False)
-    procedure = pl.col("global_days").is_in(PROCEDURE_GLOBALS).fill_null(False)
+    minor = one_of("global_days", ["000", "010"]).fill_null(False)
+    procedure = one_of("global_days", PROCEDURE_GLOBALS).fill_null(False)
     lf = lines.lazy()
     days = lf.group_by(DAY_ID).agg(
         pl.col("provider").first(),

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from ..features import DAY_ID
+from ..features import one_of as one_of  # re-exported: the rule modules import it from here
 from ..model import Confidence, Money, Severity
 from ..refdata import RefData
 
@@ -357,18 +358,6 @@ def msg(*parts: Any) -> pl.Expr:
 def has(*codes: str) -> pl.Expr:
     """On the day frame: the day has any of these codes."""
     return pl.col("cpts").list.eval(pl.element().is_in(list(codes))).list.any()
-
-
-def one_of(col: str, values: Iterable[str]) -> pl.Expr:
-    """``pl.col(col).is_in(values)`` for the code, family, payer-class and global columns.
-
-    A short list of text values is tested as equalities: on 1M lines Polars' ``is_in`` of a
-    text column costs 14-20 ms whatever the list's length, an equality about 1.3 ms. The
-    result is the same, null for a null cell included."""
-    vals = list(values)
-    if 0 < len(vals) <= 8 and all(isinstance(v, str) for v in vals):
-        return pl.any_horizontal([pl.col(col) == v for v in vals])
-    return pl.col(col).is_in(vals)
 
 
 def has_dx(prefixes: Iterable[str], col: str = "dx") -> pl.Expr:
