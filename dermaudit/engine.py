@@ -184,9 +184,15 @@ def run(
 
 
 class Scopes:
-    """The lines and day rows of the days (or patients) that have a line of some code
-    families: the keys are found once per distinct ``Rule.scope``, and the rules that declare
-    it read the frames through a filter on those keys."""
+    """The lines of the days (or patients) that have a line of some code families: the keys
+    are found once per distinct ``Rule.scope``, and the rules that declare it read the lines
+    through a filter on those keys.
+
+    The day frame is handed over whole. A rule reading the day frame filters it on its own
+    columns in a millisecond, while a scope filter on it made ``collect_all`` share the
+    filtered frame between the scope's plans and copy its list columns (every line of each
+    kept day) first: DEST-002 took 0.09 s scoped and 0.004 s unscoped on 1M lines, and the
+    catalogue 0.09 s less with the day frame unscoped (three A/B runs, medians of 5)."""
 
     def __init__(self, ctx: Context, lines: pl.DataFrame, days: pl.DataFrame) -> None:
         self.ctx, self.lines, self.days = ctx, lines, days
@@ -208,12 +214,8 @@ class Scopes:
             )
             inside = pl.col(col).is_in(keys)
             # lazy: each rule's plan filters only the columns it reads (materialising every
-            # column of both frames once per scope cost more than the rules saved)
-            self.cache[key] = dataclasses.replace(
-                self.ctx,
-                lines=self.lines.lazy().filter(inside),
-                days=self.days.lazy().filter(inside),
-            )
+            # column once per scope cost more than the rules saved)
+            self.cache[key] = dataclasses.replace(self.ctx, lines=self.lines.lazy().filter(inside))
         return self.cache[key]
 
 

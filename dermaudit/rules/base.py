@@ -268,11 +268,12 @@ def rule(
 
     ``scope``: code families (``family`` in rulesets/codes.csv) of which a day (a patient, for
     history rules) must have a line for the rule to find anything there. The engine then runs
-    the rule on those days' (patients') lines and day rows only, which is what makes most rules
-    cheap: Mohs days are 3-4% of the lines of a typical export. Declare it only when every
-    finding of the rule involves a line of these families on the same day (patient) and the
-    rule reads nothing outside that day (patient); ``tests/test_scope.py`` runs every scoped
-    rule with and without its scope and compares the findings."""
+    the rule on those days' (patients') lines only, which is what makes most rules cheap: Mohs
+    days are 3-4% of the lines of a typical export (the day frame is handed over whole).
+    Declare it only when every finding of the rule involves a line of these families on the
+    same day (patient) and the rule reads nothing outside that day (patient);
+    ``tests/test_scope.py`` runs every scoped rule with and without its scope and compares the
+    findings."""
     if id in RULES:
         raise ValueError(f"rule {id} declared twice")
     if id.split("-")[0] not in FAMILIES:
