@@ -412,8 +412,12 @@ def em_003(ctx: Context) -> pl.LazyFrame:
         .group_by(DAY_ID)
         .agg(pl.col("dx").explode().unique().alias("p_dx"))
     )
-    em = em.join(proc_dx, on=DAY_ID, how="inner").filter(
-        pl.col("dx").list.set_difference(pl.col("p_dx")).list.len() == 0
+    # materialised: the few E/M lines that pass are read three times below, and the lazy
+    # plan would repeat the test at each read
+    em = materialise(
+        em.join(proc_dx, on=DAY_ID, how="inner").filter(
+            pl.col("dx").list.set_difference(pl.col("p_dx")).list.len() == 0
+        )
     )
     lines = lines.join(em.select(DAY_ID), on=DAY_ID, how="semi")
     procs = (
