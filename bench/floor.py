@@ -21,16 +21,16 @@ then the steps every dermaudit scan must take before any rule, on the same file:
 7. ``+ set-aside test``: the same and the test that finds blank lines, repeated headers,
    totals and footers (counted and named in the report, never audited as charges);
 8. ``+ column roles``: the same and role detection on the sample;
-9. and 11. those three steps followed by the day counts or by the day frame of 3 and 4 (on
-   the read text): the least a scan with dermaudit's safety steps can cost before it
-   normalises a cell for a rule;
+9. ``safety steps + day counts``: those three steps and the day counts of 3 (on the read
+   text): the least a scan with dermaudit's safety steps can cost before it normalises a
+   cell for a rule;
 10. those three steps, the columns the four rules of the design card read (code, modifiers,
    diagnoses, payer class; each distinct value normalised once) and the day counts: the
    least a four-rule scan with the safety steps can cost before it runs a rule, builds a
    finding or writes a file.
 
-Each is printed as a multiple of ``read`` and of the bare read with type inference
-(``pl.read_csv(path)``, the denominator of ``bench/run.py``). No test runs this.
+Each is printed as a multiple of ``read``, which is also the denominator of ``bench/run.py``.
+No test runs this.
 """
 
 from __future__ import annotations
@@ -155,8 +155,6 @@ def main() -> None:
         "safety steps + card columns + day counts": lambda: day_counts(
             card_columns(safety(a.file))
         ),
-        "safety steps + day frame": lambda: day_frame(safety(a.file)),
-        "bare read (type inference)": lambda: pl.read_csv(a.file),
     }
     times: dict[str, list[float]] = {k: [] for k in steps}
     for _ in range(a.repeat):
@@ -165,11 +163,10 @@ def main() -> None:
             f()
             times[k].append(time.perf_counter() - t)
     base = statistics.median(times["read"])
-    bare = statistics.median(times["bare read (type inference)"])
-    print("| step | median s | x read | x bare read |\n|---|---:|---:|---:|")
+    print("| step | median s | x read |\n|---|---:|---:|")
     for k, v in times.items():
         m = statistics.median(v)
-        print(f"| {k} | {m:.2f} | {m / base:.1f}x | {m / bare:.1f}x |")
+        print(f"| {k} | {m:.2f} | {m / base:.1f}x |")
 
 
 if __name__ == "__main__":
