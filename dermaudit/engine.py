@@ -161,14 +161,14 @@ def run(
         "rows_audited": ingested.lines.height,
         "rows_excluded": ingested.rows_excluded,
         "encounters": days.height,
-        "patients": lines["patient_id"].n_unique(),
+        "patients": days["patient_id"].n_unique(),  # every line is on a day
         "providers": sorted(lines["provider"].unique().to_list()),
         "first_dos": first.isoformat() if first else None,  # type: ignore[union-attr]
         "last_dos": last.isoformat() if last else None,  # type: ignore[union-attr]
         "payer_classes": dict(lines.group_by("payer_class").len().sort("payer_class").iter_rows()),
         "charges": round(float(lines["charge"].sum() or 0.0), 2),
     }
-    counts = line_counts(lines)
+    counts = line_counts(lines, days)
     timings["counts"] = time.perf_counter() - t2  # findings order, statistics, line counts
     timings["total"] = time.perf_counter() - t0
     return ScanResult(

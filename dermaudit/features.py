@@ -175,6 +175,7 @@ def build_days(
         .alias("dx"),
         pl.col("is_em").any().alias("has_em"),
         (pl.col("is_em") & ~pl.col("m25")).any().alias("em_lacks25"),
+        (pl.col("is_em") & pl.col("m25")).any().alias("has_em25"),
         one_of("global_days", ["000", "010"]).any().alias("has_minor"),
         (pl.col("global_days") == "090").any().alias("has_major"),
         pl.len().alias("n_lines"),
@@ -229,11 +230,12 @@ def unit_sums(
     return out
 
 
-def line_counts(lines: pl.DataFrame) -> dict[str, pl.DataFrame]:
+def line_counts(lines: pl.DataFrame, days: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """The additive counts the report needs from the enriched lines: per provider (encounters,
     procedure days, E/M services by code, procedure lines with 59/X, Mohs units) and per month
     (encounters). A partitioned scan adds up those of its partitions (``merge_line_counts``): a
-    partition holds whole patients, so no day is counted twice."""
+    partition holds whole patients, so no day is counted twice. ``days``: the day frame of
+    these lines (``build_days``), which holds the per-day flags; else they are computed."""
     if lines.height == 0:
         return {
             "provider": pl.DataFrame(schema={"provider": pl.String}),
@@ -242,18 +244,28 @@ def line_counts(lines: pl.DataFrame) -> dict[str, pl.DataFrame]:
     minor = one_of("global_days", ["000", "010"]).fill_null(False)
     procedure = one_of("global_days", PROCEDURE_GLOBALS).fill_null(False)
     lf = lines.lazy()
-    days = lf.group_by(DAY_ID).agg(
-        pl.col("provider").first(),
-        pl.col("dos").first().dt.strftime("%Y-%m").alias("month"),
-        minor.any().alias("proc_day"),
-        (pl.col("is_em") & pl.col("m25")).any().alias("em25_day"),
-    )
-    per_day = days.group_by("provider").agg(
+    if days is None:
+        per = lf.group_by(DAY_ID).agg(
+            pl.col("provider").first(),
+            pl.col("dos").first(),
+            minor.any().alias("proc_day"),
+            (pl.col("is_em") & pl.col("m25")).any().alias("em25_day"),
+        )
+    else:
+        per = days.lazy().select(
+            DAY_ID,
+            "provider",
+            "dos",
+            pl.col("has_minor").alias("proc_day"),
+            pl.col("has_em25").alias("em25_day"),
+        )
+    days_ = per.with_columns(pl.col("dos").dt.strftime("%Y-%m").alias("month"))
+    per_day = days_.group_by("provider").agg(
         pl.len().alias("encounters"),
         pl.col("proc_day").sum().alias("procedure_days"),
         (pl.col("proc_day") & pl.col("em25_day")).sum().alias("procedure_days_em25"),
     )
-    em = lf.filter(pl.col("is_em")).join(days.select(DAY_ID, "proc_day"), on=DAY_ID, how="left")
+    em = lf.filter(pl.col("is_em")).join(days_.select(DAY_ID, "proc_day"), on=DAY_ID, how="left")
     per_em = em.group_by("provider").agg(
         pl.col("units").sum().alias("em_services"),
         pl.col("units").filter(pl.col("proc_day")).sum().alias("em_services_same_day_procedure"),
@@ -267,7 +279,7 @@ def line_counts(lines: pl.DataFrame) -> dict[str, pl.DataFrame]:
         (procedure & (pl.col("m59") | pl.col("mx"))).sum().alias("procedure_lines_59x"),
         *[pl.col("units").filter(pl.col("cpt") == c).sum().alias(f"u_{c}") for c in MOHS_CODES],
     )
-    per_month = days.group_by("month").agg(pl.len().alias("encounters"))
+    per_month = days_.group_by("month").agg(pl.len().alias("encounters"))
     d, e, ln, mo = pl.collect_all([per_day, per_em, per_line, per_month], engine="in-memory")
     table = d.join(e, on="provider", how="left").join(ln, on="provider", how="left")
     return {"provider": table, "month": mo}
