@@ -26,11 +26,11 @@ def finding_charges(findings: pl.DataFrame, lines: pl.DataFrame) -> pl.Series | 
         .drop_nulls("rows")
         .unique()
     )
-    priced = cells.join(
-        lines.select(pl.col("_file").alias("file"), pl.col("_row").alias("rows"), "charge"),
-        on=["file", "rows"],
-        how="left",
-    )
+    # an inner join (Polars hashes the smaller side, the findings' rows, and streams the
+    # lines past it); a finding none of whose rows is found gets no group and so a null below
+    priced = lines.select(
+        pl.col("_file").alias("file"), pl.col("_row").alias("rows"), "charge"
+    ).join(cells, on=["file", "rows"], how="inner")
     per = priced.group_by("_fid").agg(
         pl.col("charge").sum().alias("charge"), pl.col("charge").is_null().all().alias("_none")
     )
