@@ -112,6 +112,7 @@ def run(
     )
     scopes = Scopes(ctx, lines, days) if scoping else None
     plans: list[pl.LazyFrame] = []
+    planned: list[Rule] = []
     stat_ids: list[str] = []
     stat_plans: list[pl.LazyFrame] = []
     for r in runnable:
@@ -122,21 +123,8 @@ def run(
                 stat_ids.append(r.id)
                 stat_plans.append(r.stats(ctx))
             continue
-        plan = r.check(scopes.context(r) if scopes is not None else ctx)
-        cols = plan.collect_schema().names()
-        extra = []
-        if "severity" not in cols:
-            extra.append(pl.lit(str(r.severity)).alias("severity"))
-        if "money" not in cols:
-            extra.append(pl.lit(str(r.money)).alias("money"))
-        plans.append(
-            plan.with_columns(
-                pl.lit(r.id).alias("rule"),
-                pl.lit(r.family).alias("family"),
-                pl.lit(str(r.confidence)).alias("confidence"),
-                *extra,
-            )
-        )
+        plans.append(r.check(scopes.context(r) if scopes is not None else ctx))
+        planned.append(r)
     t1 = time.perf_counter()
     timings["plans"] = t1 - t_plans  # includes building the scoped frames
     # The rules read frames that are already in memory: the in-memory engine runs these plans
@@ -151,7 +139,13 @@ def run(
             provider_stats.setdefault(rid, []).append(st)
     timings["rules"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    parts = [f.select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA) for f in frames]  # type: ignore[arg-type]
+    # the rule's own columns, and its declared severity and money where the plan gives none,
+    # are added to the collected frames: on the plans, each would need its schema resolved
+    # first (87 plans: 0.06 s on 1M lines)
+    parts = [
+        _with_rule(f, r).select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA)  # type: ignore[arg-type]
+        for f, r in zip(frames, planned, strict=True)
+    ]
     if include_dq:
         parts.append(ingested.dq)
     findings = pl.concat(parts, how="vertical") if parts else empty_findings()
@@ -181,6 +175,21 @@ def run(
         timings=timings,
         line_counts=counts,
     )
+
+
+def _with_rule(found: pl.DataFrame, r: Rule) -> pl.DataFrame:
+    """A rule's collected findings with its id, family and confidence, and its declared
+    severity and money unless the rule set them per finding."""
+    extra = [
+        pl.lit(r.id).alias("rule"),
+        pl.lit(r.family).alias("family"),
+        pl.lit(str(r.confidence)).alias("confidence"),
+    ]
+    if "severity" not in found.columns:
+        extra.append(pl.lit(str(r.severity)).alias("severity"))
+    if "money" not in found.columns:
+        extra.append(pl.lit(str(r.money)).alias("money"))
+    return found.with_columns(extra)
 
 
 class Scopes:
