@@ -142,10 +142,7 @@ def run(
     # the rule's own columns, and its declared severity and money where the plan gives none,
     # are added to the collected frames: on the plans, each would need its schema resolved
     # first (87 plans: 0.06 s on 1M lines)
-    parts = [
-        _with_rule(f, r).select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA)  # type: ignore[arg-type]
-        for f, r in zip(frames, planned, strict=True)
-    ]
+    parts = [_as_findings(f, r) for f, r in zip(frames, planned, strict=True)]
     if include_dq:
         parts.append(ingested.dq)
     findings = pl.concat(parts, how="vertical") if parts else empty_findings()
@@ -177,9 +174,9 @@ def run(
     )
 
 
-def _with_rule(found: pl.DataFrame, r: Rule) -> pl.DataFrame:
-    """A rule's collected findings with its id, family and confidence, and its declared
-    severity and money unless the rule set them per finding."""
+def _as_findings(found: pl.DataFrame, r: Rule) -> pl.DataFrame:
+    """A rule's collected findings in the findings schema, with its id, family and confidence,
+    and its declared severity and money unless the rule set them per finding."""
     extra = [
         pl.lit(r.id).alias("rule"),
         pl.lit(r.family).alias("family"),
@@ -189,7 +186,7 @@ def _with_rule(found: pl.DataFrame, r: Rule) -> pl.DataFrame:
         extra.append(pl.lit(str(r.severity)).alias("severity"))
     if "money" not in found.columns:
         extra.append(pl.lit(str(r.money)).alias("money"))
-    return found.with_columns(extra)
+    return found.with_columns(extra).select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA)  # type: ignore[arg-type]
 
 
 class Scopes:
@@ -257,16 +254,5 @@ def judge_provider_rules(
         if r.judge is None or r.id not in provider_stats:
             continue
         merged = merge_provider_stats(provider_stats[r.id])
-        f = r.judge(ctx, merged.lazy()).collect(engine=COLLECT_ENGINE)
-        extra = {
-            "rule": pl.lit(r.id),
-            "family": pl.lit(r.family),
-            "confidence": pl.lit(str(r.confidence)),
-        }
-        if "severity" not in f.columns:
-            extra["severity"] = pl.lit(str(r.severity))
-        if "money" not in f.columns:
-            extra["money"] = pl.lit(str(r.money))
-        f = f.with_columns(**extra)
-        out.append(f.select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA))  # type: ignore[arg-type]
+        out.append(_as_findings(r.judge(ctx, merged.lazy()).collect(engine=COLLECT_ENGINE), r))
     return pl.concat(out) if out else empty_findings()
